@@ -1,0 +1,326 @@
+"""The network substrate: one SimPy environment, peers (nodes) and connections (edges).
+
+A message of ``size_bytes`` sent from A to B pays A's uplink, the one-way latency of the A→B
+connection (a pure delay, never a queue), then B's downlink. How concurrent messages share a
+link is the transport's job (:mod:`sim.transports`); the network only validates, counts, records
+and delivers. Messages are opaque here: only their size and a ``kind`` label (for metrics) are
+read.
+
+Hot path rules (``../shared/STYLE.md``): no SimPy process per message, one or two timer events
+per message, counters in plain lists, records appended as tuples and turned into a DataFrame at
+the end.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Hashable
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import simpy
+from simpy.core import NORMAL
+from simpy.events import Event
+
+from sim.rng import RunRandom
+from sim.transports import Transport, make_transport
+from sim.units import parse_bandwidth
+
+__all__ = ["Link", "Network", "NodeState", "ReceiveCallback"]
+
+ReceiveCallback = Callable[[Hashable, Any], None]
+"""``callback(src, message)``, called at the simulated time the message is delivered."""
+
+_JITTER_BATCH = 8192
+
+
+class NodeState:
+    """Per-node state the transports and metrics use. Bandwidths in bytes per second."""
+
+    __slots__ = (
+        "down_busy_s",
+        "down_free_at",
+        "download_Bps",
+        "name",
+        "received",
+        "receiver",
+        "region",
+        "sent",
+        "up_busy_s",
+        "up_free_at",
+        "upload_Bps",
+    )
+
+    def __init__(self, name: Hashable, upload_Bps: float, download_Bps: float, region: str | None):
+        self.name = name
+        self.upload_Bps = upload_Bps
+        self.download_Bps = download_Bps
+        self.region = region
+        self.receiver: ReceiveCallback | None = None
+        # FIFO bookkeeping (seconds of simulated time): when each link end is next free.
+        self.up_free_at = 0.0
+        self.down_free_at = 0.0
+        # Utilisation: total seconds each link end spent serialising.
+        self.up_busy_s = 0.0
+        self.down_busy_s = 0.0
+        # kind -> [messages, bytes]
+        self.sent: dict[str, list[int]] = {}
+        self.received: dict[str, list[int]] = {}
+
+
+class Link:
+    """One direction of a connection. ``latency_s`` is the one-way delay in seconds."""
+
+    __slots__ = ("dst", "latency_s", "src", "state")
+
+    def __init__(self, src: NodeState, dst: NodeState, latency_s: float):
+        self.src = src
+        self.dst = dst
+        self.latency_s = latency_s
+        self.state: Any = None  # owned by the transport (e.g. go-testnet's token bucket)
+
+
+class Network:
+    """Peers and connections over one :class:`simpy.Environment`.
+
+    Args:
+        transport: ``"fifo"`` (default), ``"fair"``, ``"go-testnet"`` or a
+            :class:`~sim.transports.Transport` instance.
+        seed: root seed of the run, or a :class:`~sim.rng.RunRandom` (streams are named, so the
+            network's own draws never disturb the model's).
+        trace: record every delivered message as ``(t_sent, t_delivered, src, dst, kind, size)``.
+        jitter: per-message latency jitter as a fraction of the connection's one-way latency
+            (Testground's ``jitter_pct`` / 100): each message's latency is drawn from
+            ``Normal(L, jitter * L)`` clipped at 0. Like netem, jitter can reorder messages of
+            one connection. 0 (the default) draws nothing.
+        env: an existing environment to run in (one is created otherwise).
+
+    The :attr:`graph` (a ``networkx.DiGraph``) mirrors the topology: node attributes
+    ``upload_Bps``, ``download_Bps``, ``region``; one directed edge per direction of a
+    connection with attribute ``latency_s``.
+    """
+
+    def __init__(
+        self,
+        transport: str | Transport = "fifo",
+        *,
+        seed: int | RunRandom = 0,
+        trace: bool = False,
+        jitter: float = 0.0,
+        env: simpy.Environment | None = None,
+    ) -> None:
+        self.env = env if env is not None else simpy.Environment()
+        self.random = seed if isinstance(seed, RunRandom) else RunRandom(seed)
+        if isinstance(jitter, bool) or not isinstance(jitter, int | float) or not jitter >= 0:
+            raise ValueError(f"jitter must be a fraction >= 0 of the latency, got {jitter!r}")
+        self.jitter = float(jitter)
+        self.transport = make_transport(transport) if isinstance(transport, str) else transport
+        if self.jitter and not self.transport.supports_jitter:
+            raise ValueError(
+                f"jitter is not supported by the {self.transport.name!r} transport "
+                "(its one-way delays are fixed per directed pair); use jitter = 0"
+            )
+        self.graph = nx.DiGraph()
+        self._nodes: dict[Hashable, NodeState] = {}
+        self._links: dict[tuple[Hashable, Hashable], Link] = {}
+        self._trace: list[tuple] | None = [] if trace else None
+        self._jitter_buf = np.empty(0)
+        self._jitter_pos = 0
+        self.messages_sent = 0
+        self.messages_delivered = 0
+        self.transport.bind(self)
+
+    # ------------------------------------------------------------------ building
+    def add_node(
+        self,
+        name: Hashable,
+        *,
+        upload_Bps: float | str = math.inf,
+        download_Bps: float | str = math.inf,
+        region: str | None = None,
+    ) -> None:
+        """Add a peer. ``upload_Bps``/``download_Bps``: bytes per second as a number (build it
+        with :func:`sim.units.mbit`, :func:`sim.units.gbit`, ...), or a string with a unit
+        (``"10 Gbit/s"``, ``"125 MB/s"``); ``math.inf`` means unlimited."""
+        if name in self._nodes:
+            raise ValueError(f"node {name!r} already exists")
+        up = _bandwidth(upload_Bps, f"upload_Bps of node {name!r}")
+        down = _bandwidth(download_Bps, f"download_Bps of node {name!r}")
+        self._nodes[name] = NodeState(name, up, down, region)
+        self.graph.add_node(name, upload_Bps=up, download_Bps=down, region=region)
+
+    def connect(
+        self, a: Hashable, b: Hashable, *, latency_s: float, latency_ba_s: float | None = None
+    ) -> None:
+        """Connect ``a`` and ``b`` both ways. ``latency_s`` is the one-way a→b delay in seconds;
+        ``latency_ba_s`` the b→a delay (defaults to ``latency_s``)."""
+        na, nb = self.node(a), self.node(b)
+        if a == b:
+            raise ValueError(f"cannot connect node {a!r} to itself")
+        for src, dst, lat in (
+            (na, nb, latency_s),
+            (nb, na, latency_s if latency_ba_s is None else latency_ba_s),
+        ):
+            lat = _latency(lat, f"latency of connection {src.name!r}->{dst.name!r}")
+            link = Link(src, dst, lat)
+            self._links[(src.name, dst.name)] = link
+            self.graph.add_edge(src.name, dst.name, latency_s=lat)
+            self.transport.link_added(link)
+
+    def on_receive(self, name: Hashable, callback: ReceiveCallback) -> None:
+        """Register ``callback(src, message)`` for messages delivered to ``name``."""
+        self.node(name).receiver = callback
+
+    # ------------------------------------------------------------------ queries
+    def node(self, name: Hashable) -> NodeState:
+        """The state of node ``name``; a ``ValueError`` naming the known nodes if unknown."""
+        try:
+            return self._nodes[name]
+        except (KeyError, TypeError):
+            known = list(self._nodes)
+            shown = ", ".join(map(repr, known[:10])) + (" ..." if len(known) > 10 else "")
+            raise ValueError(f"unknown node {name!r}; known nodes: {shown or '(none)'}") from None
+
+    def link(self, src: Hashable, dst: Hashable) -> Link:
+        """The directed connection ``src``→``dst``."""
+        link = self._links.get((src, dst))
+        if link is None:
+            self.node(src)
+            self.node(dst)
+            raise ValueError(f"nodes {src!r} and {dst!r} are not connected")
+        return link
+
+    @property
+    def nodes(self) -> list[Hashable]:
+        return list(self._nodes)
+
+    def neighbors(self, name: Hashable) -> list[Hashable]:
+        """Nodes ``name`` has a connection to, in the order the connections were made."""
+        self.node(name)
+        return list(self.graph.successors(name))
+
+    @property
+    def now(self) -> float:
+        """Current simulated time in seconds."""
+        return self.env.now
+
+    # ------------------------------------------------------------------ sending
+    def send(self, src: Hashable, dst: Hashable, message: Any, size_bytes: int, kind: str) -> None:
+        """Send ``message`` (``size_bytes`` on the wire, counted under ``kind``) from ``src`` to
+        ``dst``; the destination's receive callback runs when the transport delivers it."""
+        link = self._links.get((src, dst))
+        if link is None:
+            self.link(src, dst)  # raises the right error
+        if size_bytes < 0:
+            raise ValueError(f"size_bytes must be >= 0, got {size_bytes!r}")
+        counter = link.src.sent.get(kind)
+        if counter is None:
+            counter = link.src.sent[kind] = [0, 0]
+        counter[0] += 1
+        counter[1] += size_bytes
+        self.messages_sent += 1
+        self.transport.send(link, message, size_bytes, kind)
+
+    def latency_of(self, link: Link) -> float:
+        """One message's one-way latency on ``link``: the link's latency, jittered if asked."""
+        if not self.jitter:
+            return link.latency_s
+        pos = self._jitter_pos
+        if pos >= len(self._jitter_buf):
+            self._jitter_buf = self.random.stream("jitter").standard_normal(_JITTER_BATCH)
+            pos = 0
+        self._jitter_pos = pos + 1
+        lat = link.latency_s * (1.0 + self.jitter * float(self._jitter_buf[pos]))
+        return lat if lat > 0.0 else 0.0
+
+    def deliver(self, link: Link, message: Any, size_bytes: int, kind: str, t_sent: float) -> None:
+        """Hand a message to its destination now (called by transports)."""
+        dst = link.dst
+        counter = dst.received.get(kind)
+        if counter is None:
+            counter = dst.received[kind] = [0, 0]
+        counter[0] += 1
+        counter[1] += size_bytes
+        self.messages_delivered += 1
+        if self._trace is not None:
+            self._trace.append((t_sent, self.env.now, link.src.name, dst.name, kind, size_bytes))
+        if dst.receiver is not None:
+            dst.receiver(link.src.name, message)
+
+    def call_at(self, delay_s: float, callback: Callable[[Event], None], value: Any) -> Event:
+        """Schedule ``callback(event)`` after ``delay_s`` seconds with ``event.value == value``.
+
+        One SimPy event, no process (what :class:`simpy.Timeout` does, minus its checks).
+        """
+        ev = Event(self.env)
+        ev._ok = True
+        ev._value = value
+        ev.callbacks = [callback]  # type: ignore[assignment]
+        self.env.schedule(ev, NORMAL, delay_s)
+        return ev
+
+    # ------------------------------------------------------------------ running
+    def run(self, until: float | None = None) -> None:
+        """Run the simulation until ``until`` seconds (or until no event is left)."""
+        self.env.run(until=until)
+
+    # ------------------------------------------------------------------ results
+    def node_metrics(self) -> pd.DataFrame:
+        """One row per node and message kind: messages and bytes sent and received."""
+        rows = []
+        for node in self._nodes.values():
+            for kind in sorted(set(node.sent) | set(node.received)):
+                s = node.sent.get(kind, (0, 0))
+                r = node.received.get(kind, (0, 0))
+                rows.append((node.name, kind, s[0], s[1], r[0], r[1]))
+        return pd.DataFrame(
+            rows,
+            columns=["node", "kind", "msgs_sent", "bytes_sent", "msgs_received", "bytes_received"],
+        )
+
+    def utilisation(self) -> pd.DataFrame:
+        """Per node: seconds each link end spent serialising, and that as a share of the run."""
+        now = self.env.now
+        rows = [
+            (
+                n.name,
+                n.region,
+                n.up_busy_s,
+                n.down_busy_s,
+                n.up_busy_s / now if now > 0 else 0.0,
+                n.down_busy_s / now if now > 0 else 0.0,
+            )
+            for n in self._nodes.values()
+        ]
+        return pd.DataFrame(
+            rows, columns=["node", "region", "up_busy_s", "down_busy_s", "up_util", "down_util"]
+        )
+
+    def trace_frame(self) -> pd.DataFrame:
+        """The event trace as a DataFrame (needs ``trace=True``)."""
+        if self._trace is None:
+            raise ValueError("no trace was recorded: create the Network with trace=True")
+        return pd.DataFrame(
+            self._trace, columns=["t_sent", "t_delivered", "src", "dst", "kind", "size_bytes"]
+        )
+
+
+def _bandwidth(value: float | str, field: str) -> float:
+    if isinstance(value, str):
+        return parse_bandwidth(value, field=field)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ValueError(
+            f"{field} must be > 0 bytes/s (a number such as mbit(100), math.inf for unlimited, "
+            f"or a string with a unit such as '10 Gbit/s'), got {value!r}"
+        )
+    return float(value)
+
+
+def _latency(value: float, field: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+        raise ValueError(f"{field} must be a one-way delay >= 0 seconds, got {value!r}")
+    if math.isinf(value):
+        raise ValueError(f"{field} must be finite, got {value!r}")
+    return float(value)

@@ -1,0 +1,35 @@
+"""The interface every transport implements."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sim.network import Link, Network
+
+
+class Transport:
+    """Decides when a message sent on a :class:`~sim.network.Link` is delivered.
+
+    A transport computes delivery times with arithmetic and schedules as few timer events as it
+    can through :meth:`Network.call_at`; it calls :meth:`Network.deliver` when a message
+    arrives. It never starts a SimPy process per message.
+    """
+
+    name: str = "?"
+    supports_jitter: bool = True
+
+    def __init__(self) -> None:
+        self.net: Network | None = None
+
+    def bind(self, network: Network) -> None:
+        """Attach to the network whose environment schedules this transport's timers."""
+        if self.net is not None and self.net is not network:
+            raise ValueError(f"this {self.name!r} transport already serves another Network")
+        self.net = network
+
+    def link_added(self, link: Link) -> None:  # noqa: B027 - optional hook
+        """Called once per directed link when a connection is made."""
+
+    def send(self, link: Link, message: Any, size_bytes: int, kind: str) -> None:
+        raise NotImplementedError
