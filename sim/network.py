@@ -167,7 +167,6 @@ class Network:
             link = Link(src, dst, lat)
             self._links[(src.name, dst.name)] = link
             self.graph.add_edge(src.name, dst.name, latency_s=lat)
-            self.transport.link_added(link)
 
     def on_receive(self, name: Hashable, callback: ReceiveCallback) -> None:
         """Register ``callback(src, message)`` for messages delivered to ``name``."""

@@ -28,8 +28,5 @@ class Transport:
             raise ValueError(f"this {self.name!r} transport already serves another Network")
         self.net = network
 
-    def link_added(self, link: Link) -> None:  # noqa: B027 - optional hook
-        """Called once per directed link when a connection is made."""
-
     def send(self, link: Link, message: Any, size_bytes: int, kind: str) -> None:
         raise NotImplementedError

@@ -1,0 +1,1 @@
+"""Experiments: scenarios, runs, sweeps, benchmarks and the ``bitswap-sim`` command."""

@@ -1,0 +1,149 @@
+"""Benchmarks (never timed tests): how fast the simulator runs on this machine.
+
+``bitswap-sim bench substrate`` measures the network substrate alone: messages delivered per
+wall-clock second on a 64-node full mesh with random traffic, next to a bare SimPy timeout loop
+measured in the same process, so the ratio says how much work the substrate adds per message.
+"""
+
+from __future__ import annotations
+
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import simpy
+
+from sim import RegionMatrixLatency, RunRandom, build_network, full_mesh, gbit
+
+CONTROL_BYTES = 48
+"""A small control message (about one wantlist entry on the wire)."""
+BLOCK_BYTES = 262_158
+"""A 256 KiB unixfs leaf block on the wire."""
+REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
+
+
+def bare_simpy_events_per_s(n_events: int = 300_000) -> float:
+    """Timeout events per wall second of a bare ``yield env.timeout()`` loop: the ceiling."""
+    env = simpy.Environment()
+
+    def loop(env: simpy.Environment):
+        timeout = env.timeout
+        for _ in range(n_events):
+            yield timeout(1e-6)
+
+    env.process(loop(env))
+    t0 = time.perf_counter()
+    env.run()
+    return n_events / (time.perf_counter() - t0)
+
+
+def substrate_messages_per_s(
+    n_messages: int = 200_000,
+    *,
+    transport: str = "fifo",
+    n_nodes: int = 64,
+    block_share: float = 0.2,
+    messages_per_ms: int = 40,
+    seed: int = 1,
+) -> dict[str, Any]:
+    """Deliver ``n_messages`` random messages on a full mesh of ``n_nodes`` peers.
+
+    Peers sit in three AWS regions (region-matrix latency), upload and download 1 Gbit/s. A
+    feeder sends ``messages_per_ms`` messages every simulated millisecond between random
+    pairs; ``block_share`` of them are 256 KiB blocks, the rest 48 B control messages.
+    Returns wall seconds, messages delivered per wall second and SimPy events processed.
+    """
+    rr = RunRandom(seed)
+    names = [f"p{i}" for i in range(n_nodes)]
+    graph = full_mesh(
+        {n: {"region": REGIONS[i % len(REGIONS)]} for i, n in enumerate(names)},
+        upload_Bps=gbit(1),
+        download_Bps=gbit(1),
+    )
+    net = build_network(graph, transport=transport, latency=RegionMatrixLatency(), seed=rr)
+    rng = rr.stream("workload")
+    src = rng.integers(0, n_nodes, n_messages)
+    dst = (src + rng.integers(1, n_nodes, n_messages)) % n_nodes
+    sizes = [BLOCK_BYTES if b else CONTROL_BYTES for b in rng.random(n_messages) < block_share]
+    kinds = ["block" if s == BLOCK_BYTES else "control" for s in sizes]
+    pairs = [(names[s], names[d]) for s, d in zip(src.tolist(), dst.tolist(), strict=True)]
+    delivered = [0]
+
+    def on_receive(_src: object, _msg: object) -> None:
+        delivered[0] += 1
+
+    for n in names:
+        net.on_receive(n, on_receive)
+    send = net.send
+    state = {"next": 0}
+
+    def feed(_event: object) -> None:
+        i = state["next"]
+        j = min(i + messages_per_ms, n_messages)
+        for k in range(i, j):
+            a, b = pairs[k]
+            send(a, b, None, sizes[k], kinds[k])
+        state["next"] = j
+        if j < n_messages:
+            net.call_at(0.001, feed, None)
+
+    net.call_at(0.0, feed, None)
+    env = net.env
+    events = 0
+    t0 = time.perf_counter()
+    step = env.step
+    try:
+        while True:
+            step()
+            events += 1
+    except simpy.core.EmptySchedule:
+        pass
+    wall = time.perf_counter() - t0
+    return {
+        "transport": transport,
+        "messages": delivered[0],
+        "wall_s": wall,
+        "messages_per_s": delivered[0] / wall,
+        "events": events,
+        "events_per_message": events / delivered[0],
+        "sim_time_s": env.now,
+    }
+
+
+def median_of(repeats: int, fn: Callable[[], dict[str, Any]], key: str) -> dict[str, Any]:
+    """Run ``fn`` ``repeats`` times; the run whose ``key`` is the median, plus all values."""
+    runs = [fn() for _ in range(repeats)]
+    runs.sort(key=lambda r: r[key])
+    chosen = dict(runs[len(runs) // 2])
+    chosen[f"{key}_all"] = [r[key] for r in runs]
+    return chosen
+
+
+def bench_substrate(repeats: int = 3, n_messages: int = 200_000) -> dict[str, Any]:
+    """The ``substrate`` part: bare SimPy ceiling and substrate throughput per transport."""
+    bare = statistics.median(bare_simpy_events_per_s() for _ in range(repeats))
+    out: dict[str, Any] = {"bare_simpy_events_per_s": bare, "transports": {}}
+    # fair reallocates on every start and end (O(active transfers)): give it a quarter.
+    sizes = {"fifo": n_messages, "go-testnet": n_messages, "fair": n_messages // 4}
+    for transport, n in sizes.items():
+        res = median_of(
+            repeats,
+            lambda t=transport, n=n: substrate_messages_per_s(n, transport=t),
+            "messages_per_s",
+        )
+        res["ratio_to_bare"] = bare / res["messages_per_s"]
+        out["transports"][transport] = res
+    return out
+
+
+def machine_info() -> dict[str, str]:
+    """Where a figure was measured."""
+    return {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "processor": platform.processor() or platform.machine(),
+        "simpy": simpy.__version__,
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }

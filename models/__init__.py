@@ -1,0 +1,1 @@
+"""Bitswap models: wire messages and sizes, content DAGs, blockstore, engine, client strategies."""
