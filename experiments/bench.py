@@ -147,3 +147,34 @@ def machine_info() -> dict[str, str]:
         "simpy": simpy.__version__,
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
+
+
+def _print_substrate(res: dict[str, Any]) -> None:
+    bare = res["bare_simpy_events_per_s"]
+    print(f"bare SimPy timeout loop: {bare:,.0f} events/s")
+    print(f"{'transport':<12}{'messages/s':>14}{'events/msg':>12}{'bare / msgs':>13}")
+    for name, r in res["transports"].items():
+        print(
+            f"{name:<12}{r['messages_per_s']:>14,.0f}{r['events_per_message']:>12.2f}"
+            f"{r['ratio_to_bare']:>12.1f}x"
+        )
+
+
+PARTS: dict[str, tuple[Callable[..., dict[str, Any]], Callable[[dict[str, Any]], None]]] = {
+    "substrate": (bench_substrate, _print_substrate),
+}
+"""Benchmark parts by name: (measure, print)."""
+
+
+def run_parts(parts: list[str], *, repeats: int = 3, quick: bool = False) -> dict[str, Any]:
+    """Run the named parts, print each table, return the JSON-able report."""
+    report: dict[str, Any] = {"machine": machine_info()}
+    for part in parts:
+        measure, show = PARTS[part]
+        print(f"== {part}")
+        kwargs = {"repeats": repeats}
+        if quick:
+            kwargs["n_messages"] = 20_000
+        report[part] = measure(**kwargs)
+        show(report[part])
+    return report

@@ -1,0 +1,41 @@
+"""The ``bitswap-sim`` command: exit codes, one-line errors, outputs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from experiments.cli import main
+
+
+def test_bench_substrate_quick_writes_json(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert main(["bench", "substrate", "--quick", "--repeats", "1", "--out", str(out)]) == 0
+    report = json.loads(out.read_text())
+    sub = report["substrate"]
+    assert sub["bare_simpy_events_per_s"] > 0
+    assert set(sub["transports"]) == {"fifo", "fair", "go-testnet"}
+    for r in sub["transports"].values():
+        assert r["messages"] > 0 and r["messages_per_s"] > 0
+    assert "bare SimPy timeout loop" in capsys.readouterr().out
+
+
+def test_bad_input_is_one_line_and_exit_2(tmp_path):
+    res = subprocess.run(
+        [sys.executable, "-m", "experiments.cli", "bench", "nope", "--out", str(tmp_path / "b")],
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines() == [
+        "bitswap-sim bench: error: unknown benchmark part 'nope'; allowed: substrate"
+    ]
+    assert "Traceback" not in res.stderr
+    assert not (tmp_path / "b").exists()
+
+
+def test_demo_runs_end_to_end(capsys):
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "last peer done at" in out
