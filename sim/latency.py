@@ -432,7 +432,7 @@ def latency_model(
     if not isinstance(spec, Mapping):
         raise ValueError(f"{field} must be a table with a 'model' key ({models}), got {spec!r}")
     name = spec.get("model")
-    if name not in _MODEL_KEYS:
+    if not isinstance(name, str) or name not in _MODEL_KEYS:
         raise ValueError(f"{field}.model: unknown latency model {name!r}; allowed: {models}")
     allowed = _MODEL_KEYS[name]
     for key in spec:

@@ -211,7 +211,7 @@ class Network:
         ``dst``; the destination's receive callback runs when the transport delivers it."""
         link = self._links.get((src, dst))
         if link is None:
-            self.link(src, dst)  # raises the right error
+            link = self.link(src, dst)  # raises the right error
         if size_bytes < 0:
             raise ValueError(f"size_bytes must be >= 0, got {size_bytes!r}")
         counter = link.src.sent.get(kind)
@@ -256,7 +256,7 @@ class Network:
         ev = Event(self.env)
         ev._ok = True
         ev._value = value
-        ev.callbacks = [callback]  # type: ignore[assignment]
+        ev.callbacks = [callback]
         self.env.schedule(ev, NORMAL, delay_s)
         return ev
 

@@ -29,7 +29,9 @@ NodeSpec = Iterable[Hashable] | Mapping[Hashable, Mapping[str, Any]]
 
 def _add_nodes(graph: nx.Graph, nodes: NodeSpec, defaults: Mapping[str, Any]) -> list[Hashable]:
     names = []
-    items = nodes.items() if isinstance(nodes, Mapping) else ((n, {}) for n in nodes)
+    items: Iterable[tuple[Hashable, Mapping[str, Any]]] = (
+        nodes.items() if isinstance(nodes, Mapping) else ((n, {}) for n in nodes)
+    )
     for name, attrs in items:
         if name in graph:
             raise ValueError(f"node {name!r} is listed twice")

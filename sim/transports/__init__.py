@@ -38,4 +38,4 @@ def make_transport(name: str, **options: object) -> Transport:
         raise ValueError(
             f"unknown transport {name!r}; allowed: {', '.join(sorted(TRANSPORTS))}"
         ) from None
-    return cls(**options)  # type: ignore[arg-type]
+    return cls(**options)

@@ -18,13 +18,13 @@ class Transport:
 
     name: str = "?"
     supports_jitter: bool = True
-
-    def __init__(self) -> None:
-        self.net: Network | None = None
+    net: Network
+    """The network this transport serves (set once by :meth:`bind`)."""
 
     def bind(self, network: Network) -> None:
         """Attach to the network whose environment schedules this transport's timers."""
-        if self.net is not None and self.net is not network:
+        bound = getattr(self, "net", None)
+        if bound is not None and bound is not network:
             raise ValueError(f"this {self.name!r} transport already serves another Network")
         self.net = network
 

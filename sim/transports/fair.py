@@ -57,7 +57,6 @@ class FairTransport(Transport):
     name = "fair"
 
     def __init__(self) -> None:
-        super().__init__()
         self._flows: list[_Flow] = []
         self._updated_at = 0.0
         self._generation = 0

@@ -50,7 +50,6 @@ class FifoTransport(Transport):
     name = "fifo"
 
     def __init__(self, priority_kinds: Iterable[str] = ()) -> None:
-        super().__init__()
         if isinstance(priority_kinds, str):
             raise ValueError(
                 f"priority_kinds must be a list of message kinds, got the string {priority_kinds!r}"

@@ -77,7 +77,6 @@ class GoTestnetTransport(Transport):
         rate_sigma_Bps: float = 0.0,
         poll_interval_s: float = POLL_INTERVAL_S,
     ) -> None:
-        super().__init__()
         if rate_Bps is not None and not (isinstance(rate_Bps, int | float) and rate_Bps > 0):
             raise ValueError(f"rate_Bps must be > 0 bytes/s or None, got {rate_Bps!r}")
         if not (isinstance(rate_sigma_Bps, int | float) and rate_sigma_Bps >= 0):
