@@ -206,9 +206,22 @@ class Network:
         return self.env.now
 
     # ------------------------------------------------------------------ sending
-    def send(self, src: Hashable, dst: Hashable, message: Any, size_bytes: int, kind: str) -> None:
+    def send(
+        self,
+        src: Hashable,
+        dst: Hashable,
+        message: Any,
+        size_bytes: int,
+        kind: str,
+        on_sent: Callable[[], None] | None = None,
+    ) -> None:
         """Send ``message`` (``size_bytes`` on the wire, counted under ``kind``) from ``src`` to
-        ``dst``; the destination's receive callback runs when the transport delivers it."""
+        ``dst``; the destination's receive callback runs when the transport delivers it.
+
+        ``on_sent()``, if given, runs when the message's last byte has left the sender (its
+        uplink is done with it): what a blocking stream write would wait for. It always runs
+        from its own event, never inside ``send``.
+        """
         link = self._links.get((src, dst))
         if link is None:
             link = self.link(src, dst)  # raises the right error
@@ -220,7 +233,7 @@ class Network:
         counter[0] += 1
         counter[1] += size_bytes
         self.messages_sent += 1
-        self.transport.send(link, message, size_bytes, kind)
+        self.transport.send(link, message, size_bytes, kind, on_sent)
 
     def latency_of(self, link: Link) -> float:
         """One message's one-way latency on ``link``: the link's latency, jittered if asked."""
@@ -259,6 +272,10 @@ class Network:
         ev.callbacks = [callback]
         self.env.schedule(ev, NORMAL, delay_s)
         return ev
+
+    def call_soon(self, callback: Callable[[], None]) -> None:
+        """Run ``callback()`` from its own event at the current time (after what is running)."""
+        self.call_at(0.0, _call_value, callback)
 
     # ------------------------------------------------------------------ running
     def run(self, until: float | None = None) -> None:
@@ -304,6 +321,10 @@ class Network:
         return pd.DataFrame(
             self._trace, columns=["t_sent", "t_delivered", "src", "dst", "kind", "size_bytes"]
         )
+
+
+def _call_value(event: Event) -> None:
+    event._value()
 
 
 def _bandwidth(value: float | str, field: str) -> float:

@@ -334,3 +334,26 @@ def test_fair_transport_instances_are_not_shared():
     Network(t)
     with pytest.raises(ValueError, match="already serves another Network"):
         Network(t)
+
+
+# --------------------------------------------------------------------------- on_sent
+
+
+@pytest.mark.parametrize(
+    ("transport", "expected"),
+    [
+        # uplink 1000 B/s: the 2000 B message leaves a at 2 s, then the 1000 B one at 3 s
+        ("fifo", [("sent", 1, 2.0), ("sent", 2, 3.0)]),
+        # shared 500 B/s each until 2 s (message 2 done), then message 1 alone until 3 s
+        ("fair", [("sent", 2, 2.0), ("sent", 1, 3.0)]),
+        # go's SendMessage returns at once
+        ("go-testnet", [("sent", 1, 0.0), ("sent", 2, 0.0)]),
+    ],
+)
+def test_on_sent_fires_when_the_sender_is_done(transport, expected):
+    net, _ = make_net(transport, {"a": (1000, INF), "b": (INF, INF)}, [("a", "b", 0.5)])
+    log = []
+    net.send("a", "b", 1, 2000, "block", on_sent=lambda: log.append(("sent", 1, net.now)))
+    net.send("a", "b", 2, 1000, "block", on_sent=lambda: log.append(("sent", 2, net.now)))
+    net.run()
+    assert log == expected

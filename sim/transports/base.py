@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -28,5 +29,13 @@ class Transport:
             raise ValueError(f"this {self.name!r} transport already serves another Network")
         self.net = network
 
-    def send(self, link: Link, message: Any, size_bytes: int, kind: str) -> None:
+    def send(
+        self,
+        link: Link,
+        message: Any,
+        size_bytes: int,
+        kind: str,
+        on_sent: Callable[[], None] | None = None,
+    ) -> None:
+        """Schedule delivery; call ``on_sent()`` (from an event) once the sender is done."""
         raise NotImplementedError

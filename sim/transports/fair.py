@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sim.transports.base import Transport
@@ -37,10 +38,30 @@ _ROUNDOFF_BYTES = 1e-6
 
 
 class _Flow:
-    __slots__ = ("down", "kind", "link", "message", "rate", "remaining", "size", "t_sent", "up")
+    __slots__ = (
+        "down",
+        "kind",
+        "link",
+        "message",
+        "on_sent",
+        "rate",
+        "remaining",
+        "size",
+        "t_sent",
+        "up",
+    )
 
-    def __init__(self, link: Link, message: Any, size: int, kind: str, t_sent: float) -> None:
+    def __init__(
+        self,
+        link: Link,
+        message: Any,
+        size: int,
+        kind: str,
+        t_sent: float,
+        on_sent: Callable[[], None] | None,
+    ) -> None:
         self.link = link
+        self.on_sent = on_sent
         self.message = message
         self.size = size
         self.kind = kind
@@ -68,10 +89,17 @@ class FairTransport(Transport):
         """Transfers currently sharing bandwidth."""
         return len(self._flows)
 
-    def send(self, link: Link, message: Any, size_bytes: int, kind: str) -> None:
+    def send(
+        self,
+        link: Link,
+        message: Any,
+        size_bytes: int,
+        kind: str,
+        on_sent: Callable[[], None] | None = None,
+    ) -> None:
         net = self.net
         now = net.env._now
-        flow = _Flow(link, message, size_bytes, kind, now)
+        flow = _Flow(link, message, size_bytes, kind, now, on_sent)
         if flow.up is not None:
             flow.up.up_busy_s += size_bytes / flow.up.upload_Bps
         if flow.down is not None:
@@ -180,7 +208,10 @@ class FairTransport(Transport):
             self._arrive(flow)
 
     def _arrive(self, flow: _Flow) -> None:
+        """The flow's last byte has left the sender: deliver after the latency."""
         net = self.net
+        if flow.on_sent is not None:
+            net.call_soon(flow.on_sent)
         lat = net.latency_of(flow.link) if net.jitter else flow.link.latency_s
         if lat > 0.0:
             net.call_at(lat, self._deliver, flow)

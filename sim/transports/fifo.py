@@ -29,7 +29,7 @@ wire keeps its time), so over a busy period no capacity is created.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from sim.transports.base import Transport
@@ -56,7 +56,14 @@ class FifoTransport(Transport):
             )
         self.priority_kinds = frozenset(priority_kinds)
 
-    def send(self, link: Link, message: Any, size_bytes: int, kind: str) -> None:
+    def send(
+        self,
+        link: Link,
+        message: Any,
+        size_bytes: int,
+        kind: str,
+        on_sent: Callable[[], None] | None = None,
+    ) -> None:
         net = self.net
         now = net.env._now
         src = link.src
@@ -76,6 +83,8 @@ class FifoTransport(Transport):
                 start = free if free > now else now
                 end = start + tx
                 src.up_free_at = end
+        if on_sent is not None:
+            net.call_at(end - now, _call_value, on_sent)
         lat = net.latency_of(link) if net.jitter else link.latency_s
         if link.dst.download_Bps == _INF:
             net.call_at(end + lat - now, self._deliver, (link, message, size_bytes, kind, now))
@@ -108,3 +117,7 @@ class FifoTransport(Transport):
     def _deliver(self, event: Any) -> None:
         link, message, size_bytes, kind, t_sent = event._value
         self.net.deliver(link, message, size_bytes, kind, t_sent)
+
+
+def _call_value(event: Any) -> None:
+    event._value()

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sim.transports.base import Transport
@@ -113,7 +114,15 @@ class GoTestnetTransport(Transport):
         bucket.allowance = allowance
         return -allowance / rate if allowance < 0.0 else 0.0
 
-    def send(self, link: Link, message: Any, size_bytes: int, kind: str) -> None:
+    def send(
+        self,
+        link: Link,
+        message: Any,
+        size_bytes: int,
+        kind: str,
+        on_sent: Callable[[], None] | None = None,
+    ) -> None:
+        """go's ``SendMessage`` returns at once: ``on_sent`` runs at the current time."""
         net = self.net
         now = net.env._now
         due = now + link.latency_s + self.bandwidth_delay(link, size_bytes)
@@ -128,6 +137,8 @@ class GoTestnetTransport(Transport):
         if not queue.active:
             queue.active = True
             self._process(queue)
+        if on_sent is not None:
+            net.call_soon(on_sent)
 
     def _process(self, queue: _ReceiverQueue) -> None:
         """One pass of go's ``receiverQueue.process`` loop, from now until it has to sleep."""
