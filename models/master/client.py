@@ -1,0 +1,105 @@
+"""master's client half of a Bitswap node (``bitswap.go``, ``sessionmanager`` @v0.1.8).
+
+``receive_blocks`` follows ``ReceiveMessage`` / ``receiveBlocksFrom``: count every block
+(duplicate = already in the blockstore), keep only blocks some session still wants, store them,
+show every block (duplicates included) to the sessions, tell the engine about the stored ones
+(so peers whose ledger wants them are served: the reseeding path), then wake the fetchers
+waiting for them (the notifications pubsub).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable
+from typing import TYPE_CHECKING
+
+from models.master.config import MasterConfig
+from models.master.session import MasterSession
+from models.master.wantmanager import WantManager
+from models.routing import ProviderQueryManager
+
+if TYPE_CHECKING:
+    from models.peer import Peer
+
+__all__ = ["MasterClient"]
+
+OnBlock = Callable[[int], None]
+
+
+class MasterClient:
+    """Sessions, the want manager and the provider query manager of one peer."""
+
+    def __init__(self, peer: Peer, cfg: MasterConfig) -> None:
+        self.peer = peer
+        self.cfg = cfg
+        self.wantmanager = WantManager(peer, cfg)
+        self.providers = ProviderQueryManager(peer.net, peer.name, peer.routing, peer.rng)
+        self.sessions: dict[int, MasterSession] = {}
+        self._next_session = 0
+        self._waiters: dict[int, list[OnBlock]] = {}
+
+    def peer_connected(self, other: Hashable) -> None:
+        self.wantmanager.connected(other)
+
+    def peer_disconnected(self, other: Hashable) -> None:
+        self.wantmanager.disconnected(other)
+
+    # ------------------------------------------------------------------ sessions
+    def new_session(self) -> MasterSession:
+        """``NewSession``: one per fetch."""
+        self._next_session += 1
+        session = MasterSession(
+            self._next_session,
+            self.cfg,
+            self.peer.net,
+            self.wantmanager,
+            self.peer.rng,
+            self.providers.find_providers,
+        )
+        self.sessions[session.id] = session
+        return session
+
+    def close_session(self, session: MasterSession) -> None:
+        """The fetch's context ended: the session shuts down and leaves the session manager."""
+        session.close()
+        self.sessions.pop(session.id, None)
+
+    def get_blocks(self, session: MasterSession, cids: list[int], on_block: OnBlock) -> None:
+        """``Session.GetBlocks``: subscribe to ``cids``, then want them on ``session``."""
+        for cid in cids:
+            self._waiters.setdefault(cid, []).append(on_block)
+        session.want_blocks(cids)
+
+    def is_wanted(self, cid: int) -> bool:
+        """Some session still wants ``cid`` (``SessionManager.IsWanted``)."""
+        return any(s.is_wanted(cid) for s in self.sessions.values())
+
+    # ------------------------------------------------------------------ receiving
+    def receive_blocks(self, sender: Hashable, blocks: dict[int, int]) -> None:
+        """Blocks (cid -> data bytes) arrived from ``sender``."""
+        peer = self.peer
+        store = peer.blockstore
+        stats = peer.stats
+        wanted: list[tuple[int, int]] = []
+        for cid, size in blocks.items():
+            stats.count_received_block(sender, size, store.has(cid))
+            if self.is_wanted(cid):
+                wanted.append((cid, size))
+        store.put_many(wanted)
+        cids = list(blocks)
+        for session in list(self.sessions.values()):
+            session.receive_from(sender, cids)
+        wanted_cids = [cid for cid, _ in wanted]
+        if wanted_cids:
+            peer.engine.add_blocks(wanted_cids)
+            self._publish(wanted_cids)
+
+    def _publish(self, cids: Iterable[int]) -> None:
+        for cid in cids:
+            for on_block in self._waiters.pop(cid, ()):
+                on_block(cid)
+
+    def shutdown(self) -> None:
+        """Stop every timer (end of run)."""
+        for session in list(self.sessions.values()):
+            self.close_session(session)
+        self.wantmanager.shutdown()

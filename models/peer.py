@@ -1,0 +1,148 @@
+"""One Bitswap peer: blockstore + engine (server) + client + content routing over a sim node.
+
+The strategy (``"master"``; ``"poc"`` to come) chooses the client and engine classes and the
+wire schema. Incoming messages go to the engine first (ledger wants and cancels), then their
+blocks to the client (``ReceiveMessage``, bitswap.go). Want messages leave through the client's
+per-peer queues (``send_want_message``); responses through the engine's send workers
+(``send_response``), whose ``on_sent`` runs when the message has left the uplink.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from models.blockstore import Blockstore
+from models.dag import Dag
+from models.fetch import Fetch
+from models.master.client import MasterClient
+from models.master.config import MasterConfig
+from models.master.engine import MasterEngine
+from models.messages import Message, entry_counts, message_kind, wire_size
+from models.routing import NilRouting, Routing
+from models.stats import PeerStats
+from sim.network import Network
+
+__all__ = ["STRATEGIES", "Peer", "Strategy"]
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """A Bitswap implementation: its config class, client, engine and wire schema."""
+
+    name: str
+    config_class: type
+    client_class: type
+    engine_class: type
+    protocol: str
+
+
+STRATEGIES: dict[str, Strategy] = {
+    "master": Strategy("master", MasterConfig, MasterClient, MasterEngine, "master"),
+}
+
+
+class Peer:
+    """A Bitswap node on ``net``'s node ``name``.
+
+    Args:
+        strategy: a key of :data:`STRATEGIES`.
+        config: the strategy's config (its dataclass); defaults to go-bitswap's values.
+        routing: content routing (default :class:`~models.routing.NilRouting`).
+        cid_version: 0 (34-byte CIDs, the go benchmarks) or 1 (36-byte, p2plab/Testground).
+        blockstore_latency_s: seconds per blockstore read (go-bitswap's bstoreLatency).
+    """
+
+    def __init__(
+        self,
+        net: Network,
+        name: Hashable,
+        *,
+        strategy: str = "master",
+        config: Any = None,
+        routing: Routing | None = None,
+        cid_version: int = 1,
+        blockstore_latency_s: float = 0.0,
+    ) -> None:
+        try:
+            strat = STRATEGIES[strategy]
+        except (KeyError, TypeError):
+            raise ValueError(
+                f"unknown strategy {strategy!r}; allowed: {', '.join(STRATEGIES)}"
+            ) from None
+        if cid_version not in (0, 1):
+            raise ValueError(f"cid_version must be 0 or 1, got {cid_version!r}")
+        if config is None:
+            config = strat.config_class()
+        elif not isinstance(config, strat.config_class):
+            raise ValueError(
+                f"config for strategy {strategy!r} must be a {strat.config_class.__name__}, "
+                f"got {type(config).__name__}"
+            )
+        net.node(name)  # raises for an unknown node
+        self.net = net
+        self.name = name
+        self.strategy = strat
+        self.config = config
+        self.cid_version = cid_version
+        self.blockstore = Blockstore(get_latency_s=blockstore_latency_s)
+        self.stats = PeerStats()
+        self.rng = net.random.stream(f"peer/{name}")
+        self.routing = routing if routing is not None else NilRouting()
+        self.engine = strat.engine_class(self, config)
+        self.client = strat.client_class(self, config)
+        self.fetches: list[Fetch] = []
+        net.on_receive(name, self._on_message)
+
+    # ------------------------------------------------------------------ wiring
+    def connect_neighbors(self) -> None:
+        """``PeerConnected`` for every peer this node has a connection to."""
+        for other in self.net.neighbors(self.name):
+            self.engine.peer_connected(other)
+            self.client.peer_connected(other)
+
+    def seed(self, dag: Dag, cids: Iterable[int] | None = None) -> None:
+        """Put ``dag``'s blocks (or only ``cids`` of it) in the blockstore before the run."""
+        size_of = dag.size_of
+        chosen = dag.cids_in_order if cids is None else cids
+        self.blockstore.put_many((c, size_of[c]) for c in chosen)
+
+    def fetch(
+        self,
+        dag: Dag,
+        pattern: str = "dag-walk",
+        on_done: Callable[[Fetch], None] | None = None,
+    ) -> Fetch:
+        """Start fetching ``dag`` now with ``pattern``; returns the :class:`Fetch`."""
+        fetch = Fetch(self, dag, pattern, on_done)
+        self.fetches.append(fetch)
+        fetch.start()
+        return fetch
+
+    def shutdown(self) -> None:
+        """Stop the peer's periodic timers (end of run)."""
+        self.client.shutdown()
+
+    # ------------------------------------------------------------------ messages
+    def _on_message(self, sender: Hashable, msg: Message) -> None:
+        PeerStats.add_counts(self.stats.entries_received, entry_counts(msg))
+        self.engine.message_received(sender, msg)
+        if msg.blocks:
+            self.client.receive_blocks(sender, msg.blocks)
+
+    def send_want_message(self, dst: Hashable, msg: Message) -> None:
+        """Send a wantlist message (from a message queue)."""
+        self._send(dst, msg, None)
+
+    def send_response(self, dst: Hashable, msg: Message, on_sent: Callable[[], None]) -> None:
+        """Send an engine response; ``on_sent()`` when it has left the uplink."""
+        stats = self.stats
+        for size in msg.blocks.values():
+            stats.count_sent_block(dst, size)
+        self._send(dst, msg, on_sent)
+
+    def _send(self, dst: Hashable, msg: Message, on_sent: Callable[[], None] | None) -> None:
+        PeerStats.add_counts(self.stats.entries_sent, entry_counts(msg))
+        size = wire_size(msg, self.cid_version, self.strategy.protocol)
+        self.net.send(self.name, dst, msg, size, message_kind(msg), on_sent)

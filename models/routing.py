@@ -1,0 +1,143 @@
+"""Content routing: who provides a CID.
+
+* :class:`NilRouting` (default): every provider query returns nothing. This is what p2plab
+  (``routing: "nil"``) and the Testground bitswap-tuning plan ran, and what the go benchmarks'
+  seeds amount to (their blocks are never provided to the mock DHT).
+* :class:`DhtRouting`: a DHT abstracted to its outcome: after ``lookup_delay_s`` a query yields
+  the peers that hold the CID at that moment (at most ``max_providers``, in random order).
+
+:class:`ProviderQueryManager` is the per-peer front end of go-bitswap's
+``providerquerymanager/providerquerymanager.go`` (same in v0.1.8 and v0.2.0): at most 10
+providers per query (``maxProviders``), at most 6 queries in progress (``maxInProcessRequests``,
+the rest wait in FIFO order), a 10 s timeout (``defaultTimeout``), concurrent queries for one CID
+share one lookup, and each provider is connected to before it is reported. This model has no
+dialling: a provider the peer is not connected to is not reported (say so in results that use a
+sparse topology with a DHT).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from sim.network import Network
+
+__all__ = ["DhtRouting", "NilRouting", "ProviderQueryManager", "Routing"]
+
+OnProvider = Callable[[Hashable], None]
+Holders = Callable[[int], list[Hashable]]
+
+
+class Routing:
+    """Answers provider lookups: ``lookup(cid, requester)`` -> (delay_s, providers) or None."""
+
+    name = "?"
+
+    def lookup(
+        self, cid: int, requester: Hashable, rng: np.random.Generator
+    ) -> tuple[float, list[Hashable]] | None:
+        raise NotImplementedError
+
+
+class NilRouting(Routing):
+    """No content routing: every query comes back empty at once."""
+
+    name = "nil"
+
+    def lookup(
+        self, cid: int, requester: Hashable, rng: np.random.Generator
+    ) -> tuple[float, list[Hashable]] | None:
+        return None
+
+
+@dataclass(frozen=True)
+class DhtRouting(Routing):
+    """A DHT reduced to its answer: the current holders of the CID after a lookup delay.
+
+    Args:
+        holders: ``holders(cid)`` -> peers whose blockstore has the CID now (an oracle; the
+            simulation provides it).
+        lookup_delay_s: seconds a lookup takes. [guess] default 1 s: Kademlia lookups in the
+            public IPFS DHT of 2020 took seconds; set it from your own measurements.
+    """
+
+    holders: Holders
+    lookup_delay_s: float = 1.0
+    name = "dht"
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.lookup_delay_s, int | float) and self.lookup_delay_s >= 0):
+            raise ValueError(
+                f"routing.lookup_delay_s must be >= 0 seconds, got {self.lookup_delay_s!r}"
+            )
+
+    def lookup(
+        self, cid: int, requester: Hashable, rng: np.random.Generator
+    ) -> tuple[float, list[Hashable]] | None:
+        found = [p for p in self.holders(cid) if p != requester]
+        if len(found) > 1:
+            found = [found[i] for i in rng.permutation(len(found))]
+        return self.lookup_delay_s, found
+
+
+class ProviderQueryManager:
+    """One peer's provider queries (constants from providerquerymanager.go@v0.1.8)."""
+
+    MAX_PROVIDERS = 10
+    MAX_IN_PROCESS = 6
+    TIMEOUT_S = 10.0
+
+    def __init__(
+        self, net: Network, me: Hashable, routing: Routing, rng: np.random.Generator
+    ) -> None:
+        self._net = net
+        self._me = me
+        self._routing = routing
+        self._rng = rng
+        self._listeners: dict[int, list[OnProvider]] = {}
+        self._waiting: deque[int] = deque()
+        self._running = 0
+        self.queries = 0
+
+    def find_providers(self, cid: int, on_provider: OnProvider) -> None:
+        """Report providers of ``cid`` to ``on_provider`` as they are found."""
+        self.queries += 1
+        listeners = self._listeners.get(cid)
+        if listeners is not None:
+            listeners.append(on_provider)  # one lookup serves concurrent queries for a CID
+            return
+        self._listeners[cid] = [on_provider]
+        if self._running < self.MAX_IN_PROCESS:
+            self._start(cid)
+        else:
+            self._waiting.append(cid)
+
+    def _start(self, cid: int) -> None:
+        self._running += 1
+        answer = self._routing.lookup(cid, self._me, self._rng)
+        if answer is None:
+            self._finish(cid, [])
+            return
+        delay, providers = answer
+        if delay >= self.TIMEOUT_S:
+            self._net.call_at(self.TIMEOUT_S, lambda ev: self._finish(cid, []), None)
+            return
+        self._net.call_at(delay, lambda ev: self._finish(cid, providers), None)
+
+    def _finish(self, cid: int, providers: list[Hashable]) -> None:
+        self._running -= 1
+        listeners = self._listeners.pop(cid, [])
+        reachable = [p for p in providers if self._connected(p)][: self.MAX_PROVIDERS]
+        for provider in reachable:
+            for listener in listeners:
+                listener(provider)
+        if self._waiting and self._running < self.MAX_IN_PROCESS:
+            self._start(self._waiting.popleft())
+
+    def _connected(self, peer: Hashable) -> bool:
+        return self._net.graph.has_edge(self._me, peer)

@@ -1,0 +1,138 @@
+"""A set of Bitswap peers on one network, run until every fetch is done.
+
+The piece that scenario runners and the demo share: it creates a :class:`~models.peer.Peer` on
+every node, connects them (``PeerConnected`` on both sides of every connection), seeds objects,
+starts fetches, runs the simulation until the last fetch completes (or a time limit) and
+collects one row per peer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import Any
+
+import pandas as pd
+import simpy
+
+from models.dag import Dag
+from models.fetch import Fetch
+from models.messages import KINDS
+from models.peer import Peer
+from sim.network import Network
+
+__all__ = ["Swarm"]
+
+
+class Swarm:
+    """Peers on every node of ``net``.
+
+    Args:
+        strategy: default strategy of every peer; ``strategies`` overrides it per node.
+        peer_options: keyword arguments for every :class:`Peer` (config, routing, cid_version,
+            blockstore_latency_s).
+    """
+
+    def __init__(
+        self,
+        net: Network,
+        *,
+        strategy: str = "master",
+        strategies: dict[Hashable, str] | None = None,
+        **peer_options: Any,
+    ) -> None:
+        self.net = net
+        strategies = strategies or {}
+        self.peers: dict[Hashable, Peer] = {
+            name: Peer(net, name, strategy=strategies.get(name, strategy), **peer_options)
+            for name in net.nodes
+        }
+        for peer in self.peers.values():
+            peer.connect_neighbors()
+        self.roles: dict[Hashable, str] = dict.fromkeys(self.peers, "other")
+        self._pending = 0
+        self._all_done = simpy.Event(net.env)
+
+    def peer(self, name: Hashable) -> Peer:
+        """The peer on node ``name``."""
+        try:
+            return self.peers[name]
+        except KeyError:
+            raise ValueError(f"unknown peer {name!r}; peers: {list(self.peers)[:10]}") from None
+
+    def holders(self, cid: int) -> list[Hashable]:
+        """Peers whose blockstore has ``cid`` now (the oracle behind a DHT model)."""
+        return [name for name, p in self.peers.items() if p.blockstore.has(cid)]
+
+    def seed(self, name: Hashable, dag: Dag) -> None:
+        """Give ``name`` all of ``dag`` before the run (role: seed)."""
+        self.peer(name).seed(dag)
+        if self.roles[name] == "other":
+            self.roles[name] = "seed"
+
+    def fetch(self, name: Hashable, dag: Dag, pattern: str = "dag-walk", at_s: float = 0.0) -> None:
+        """``name`` starts fetching ``dag`` at ``at_s`` seconds (role: leech)."""
+        peer = self.peer(name)
+        self.roles[name] = "leech"
+        self._pending += 1
+
+        def start(_event: object = None) -> None:
+            peer.fetch(dag, pattern, on_done=self._fetch_done)
+
+        if at_s <= self.net.now:
+            start()
+        else:
+            self.net.call_at(at_s - self.net.now, start, None)
+
+    def _fetch_done(self, fetch: Fetch) -> None:
+        self._pending -= 1
+        if self._pending == 0 and not self._all_done.triggered:
+            self._all_done.succeed()
+
+    def run(self, max_sim_time_s: float = 3600.0) -> bool:
+        """Run until every fetch is complete or ``max_sim_time_s``; True if all completed."""
+        if self._pending and not self._all_done.triggered:
+            limit = self.net.env.timeout(max(0.0, max_sim_time_s - self.net.now))
+            self.net.env.run(until=self._all_done | limit)
+        for peer in self.peers.values():
+            peer.shutdown()
+        return self._pending == 0
+
+    @property
+    def makespan_s(self) -> float | None:
+        """Last fetch done minus first fetch started (p2plab's "total time")."""
+        fetches = [f for p in self.peers.values() for f in p.fetches]
+        done = [f.done_at for f in fetches if f.done_at is not None]
+        started = [f.started_at for f in fetches if f.started_at is not None]
+        if not fetches or len(done) < len(fetches):
+            return None
+        return max(done) - min(started)
+
+    def peer_frame(self) -> pd.DataFrame:
+        """One row per peer: role, completion, time to fetch, blocks, duplicates, messages."""
+        rows = []
+        for name, peer in self.peers.items():
+            s = peer.stats
+            fetches = peer.fetches
+            done = [f.time_to_fetch_s for f in fetches if f.time_to_fetch_s is not None]
+            complete = len(done) == len(fetches)
+            node = self.net.node(name)
+            row: dict[str, Any] = {
+                "peer": name,
+                "role": self.roles[name],
+                "strategy": peer.strategy.name,
+                "region": node.region,
+                "completed": complete if fetches else None,
+                "time_to_fetch_s": max(done) if fetches and complete else None,
+                "blocks_received": s.blocks_received,
+                "dup_blocks_received": s.dup_blocks_received,
+                "bytes_received": s.bytes_received,
+                "dup_bytes_received": s.dup_bytes_received,
+                "blocks_sent": s.blocks_sent,
+                "bytes_sent": s.bytes_sent,
+                "msgs_sent": sum(c[0] for c in node.sent.values()),
+                "msgs_received": sum(c[0] for c in node.received.values()),
+            }
+            for kind in KINDS:
+                row[f"msgs_sent_{kind}"] = node.sent.get(kind, (0, 0))[0]
+            rows.append(row)
+        return pd.DataFrame(rows)
