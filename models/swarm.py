@@ -59,6 +59,18 @@ class Swarm:
         except KeyError:
             raise ValueError(f"unknown peer {name!r}; peers: {list(self.peers)[:10]}") from None
 
+    def connect(
+        self, a: Hashable, b: Hashable, *, latency_s: float, latency_ba_s: float | None = None
+    ) -> None:
+        """Connect ``a`` and ``b`` now (mid-run too): ``PeerConnected`` on both sides, so each
+        engine opens a ledger and each client a message queue seeded with its broadcast
+        wantlist."""
+        pa, pb = self.peer(a), self.peer(b)
+        self.net.connect(a, b, latency_s=latency_s, latency_ba_s=latency_ba_s)
+        for me, other in ((pa, b), (pb, a)):
+            me.engine.peer_connected(other)
+            me.client.peer_connected(other)
+
     def holders(self, cid: int) -> list[Hashable]:
         """Peers whose blockstore has ``cid`` now (the oracle behind a DHT model)."""
         return [name for name, p in self.peers.items() if p.blockstore.has(cid)]

@@ -227,3 +227,64 @@ def test_same_seed_same_result():
     assert p1.equals(p2)
     assert t1.equals(t2)
     assert p1.loc[p1.role == "leech", "completed"].all()
+
+
+def test_idle_ticks_back_off_and_the_wantlist_is_resent_every_30s():
+    """Nobody has the block. session.go@v0.1.8: ticks at 1 s, then (1 s while no latency is
+    known) x (1 + consecutive ticks): 1, 2, 4, 7, 11, 16, 22, 29 s; a provider search only on
+    the first tick of the run. messagequeue.go@v0.1.8: the per-peer wantlist goes out again
+    every 30 s."""
+    net, sw = swarm(["a", "leech"], mesh(["a", "leech"]))
+    obj = benchmark_blocks(1, cid_alloc=CidAllocator())
+    queries = []
+    leech = sw.peer("leech")
+    real = leech.client.providers.find_providers
+    leech.client.providers.find_providers = lambda cid, cb: (queries.append(net.now), real(cid, cb))
+    sw.fetch("leech", obj)
+    session = leech.fetches[0].session
+    assert not sw.run(max_sim_time_s=31.0)
+    assert session.idle_ticks == 8
+    assert queries == [1.0]
+    wants = [(t, dst) for t, src, dst, m in net.log if src == "leech" and m.entries]
+    assert wants == [(L, "a"), (30.0 + L, "a")]
+
+
+def test_newly_connected_peer_gets_the_broadcast_wantlist():
+    """wantmanager.go@v0.1.8 / peermanager.go: a new connection's queue starts with the
+    broadcast wantlist, so a holder that connects later is asked at once."""
+    net, sw = swarm(["a", "late", "leech"], [("a", "leech", L)])
+    obj = benchmark_blocks(1, cid_alloc=CidAllocator())
+    sw.seed("late", obj)
+    sw.fetch("leech", obj)
+    net.call_at(0.5, lambda ev: sw.connect("leech", "late", latency_s=L), None)
+    assert sw.run()
+    assert sw.peer("leech").fetches[0].time_to_fetch_s == pytest.approx(0.5 + 2 * L)
+
+
+def test_provider_search_on_the_first_idle_tick_finds_a_peer_to_ask():
+    """The DHT model reports the holder after its lookup delay; it joins the session, and the
+    next wants are targeted at it."""
+    from models.routing import DhtRouting
+
+    net, sw = swarm(["a", "b", "leech"], mesh(["a", "b", "leech"]))
+    obj = benchmark_blocks(3, cid_alloc=CidAllocator())
+    root, x, y = obj.blocks
+    sw.peer("a").seed(obj, [root])
+    sw.peer("b").seed(obj, [x, y])
+    lookups = []
+
+    def holders(cid):
+        lookups.append((round(net.now, 9), cid))
+        return sw.holders(cid)
+
+    routing = DhtRouting(holders=holders, lookup_delay_s=0.25)
+    for p in sw.peers.values():
+        p.client.providers._routing = routing
+    sw.fetch("leech", obj, "one-at-a-time")
+    assert sw.run()
+    # root from a at 20 ms; x is asked of a alone (the session's only peer), which lacks it; the
+    # idle tick 560 ms later (0.58 s) broadcasts x and searches providers for it (the only live
+    # want); b answers the broadcast and is also reported by the DHT at 0.83 s
+    assert lookups == [(0.58, x)]
+    session_peers = sw.peer("leech").fetches[0].session.peers.active
+    assert set(session_peers) == {"a", "b"}
