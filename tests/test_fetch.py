@@ -28,7 +28,7 @@ def one_seed(n_blocks=200, pattern="big-batch", **kw):
 
 @pytest.mark.parametrize("pattern", [p for p in PATTERNS if p != "dag-walk"])
 def test_every_benchmark_pattern_completes_without_duplicates(pattern):
-    net, sw = one_seed(200, pattern)
+    _, sw = one_seed(200, pattern)
     leech = sw.peer("leech")
     assert leech.fetches[0].completed
     assert (leech.stats.blocks_received, leech.stats.dup_blocks_received) == (200, 0)
