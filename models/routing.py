@@ -86,15 +86,28 @@ class DhtRouting(Routing):
 
 
 class ProviderQueryManager:
-    """One peer's provider queries (constants from providerquerymanager.go@v0.1.8)."""
+    """One peer's provider queries (providerquerymanager.go@v0.1.8).
 
-    MAX_PROVIDERS = 10
-    MAX_IN_PROCESS = 6
-    TIMEOUT_S = 10.0
+    Args:
+        max_providers: ``maxProviders`` (10).
+        max_in_process: ``maxInProcessRequests`` (6).
+        timeout_s: ``defaultTimeout`` (10 s).
+    """
 
     def __init__(
-        self, net: Network, me: Hashable, routing: Routing, rng: np.random.Generator
+        self,
+        net: Network,
+        me: Hashable,
+        routing: Routing,
+        rng: np.random.Generator,
+        *,
+        max_providers: int = 10,
+        max_in_process: int = 6,
+        timeout_s: float = 10.0,
     ) -> None:
+        self.max_providers = max_providers
+        self.max_in_process = max_in_process
+        self.timeout_s = timeout_s
         self._net = net
         self._me = me
         self._routing = routing
@@ -112,7 +125,7 @@ class ProviderQueryManager:
             listeners.append(on_provider)  # one lookup serves concurrent queries for a CID
             return
         self._listeners[cid] = [on_provider]
-        if self._running < self.MAX_IN_PROCESS:
+        if self._running < self.max_in_process:
             self._start(cid)
         else:
             self._waiting.append(cid)
@@ -124,19 +137,19 @@ class ProviderQueryManager:
             self._finish(cid, [])
             return
         delay, providers = answer
-        if delay >= self.TIMEOUT_S:
-            self._net.call_at(self.TIMEOUT_S, lambda ev: self._finish(cid, []), None)
+        if delay >= self.timeout_s:
+            self._net.call_at(self.timeout_s, lambda ev: self._finish(cid, []), None)
             return
         self._net.call_at(delay, lambda ev: self._finish(cid, providers), None)
 
     def _finish(self, cid: int, providers: list[Hashable]) -> None:
         self._running -= 1
         listeners = self._listeners.pop(cid, [])
-        reachable = [p for p in providers if self._connected(p)][: self.MAX_PROVIDERS]
+        reachable = [p for p in providers if self._connected(p)][: self.max_providers]
         for provider in reachable:
             for listener in listeners:
                 listener(provider)
-        if self._waiting and self._running < self.MAX_IN_PROCESS:
+        if self._waiting and self._running < self.max_in_process:
             self._start(self._waiting.popleft())
 
     def _connected(self, peer: Hashable) -> bool:

@@ -32,7 +32,15 @@ class MasterClient:
         self.peer = peer
         self.cfg = cfg
         self.wantmanager = WantManager(peer, cfg)
-        self.providers = ProviderQueryManager(peer.net, peer.name, peer.routing, peer.rng)
+        self.providers = ProviderQueryManager(
+            peer.net,
+            peer.name,
+            peer.routing,
+            peer.rng,
+            max_providers=cfg.max_providers,
+            max_in_process=cfg.max_in_process_provider_queries,
+            timeout_s=cfg.provider_query_timeout_s,
+        )
         self.sessions: dict[int, MasterSession] = {}
         self._next_session = 0
         self._waiters: dict[int, list[OnBlock]] = {}

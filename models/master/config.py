@@ -69,8 +69,17 @@ class MasterConfig:
     freezing: bool = True
     """peertaskqueue v0.1.1 freezes a peer whose queued task was cancelled."""
     parallel_blockstore_reads: bool = True
-    """v0.1.9+ reads a response's blocks in parallel (``blockstoreWorkerCount`` = 128); v0.1.8
-    reads them one after another."""
+    """v0.1.9+ reads a response's blocks in parallel; v0.1.8 reads them one after another."""
+    blockstore_workers: int = 128
+    """``blockstoreWorkerCount``: the parallel read pool (decision/engine.go@v0.1.9+)."""
+
+    # --- provider queries (providerquerymanager/providerquerymanager.go@v0.1.8)
+    max_providers: int = 10
+    """``maxProviders``: providers reported per query."""
+    max_in_process_provider_queries: int = 6
+    """``maxInProcessRequests``: provider queries running at once; the rest wait."""
+    provider_query_timeout_s: float = 10.0
+    """``defaultTimeout`` of a provider query."""
 
     def __post_init__(self) -> None:
         for f in fields(self):

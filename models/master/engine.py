@@ -73,10 +73,7 @@ from models.master.peertaskqueue import PeerTaskQueue, Task, TaskBlock
 from models.messages import Message
 from sim.network import Network
 
-__all__ = ["BLOCKSTORE_WORKERS", "EngineHost", "MasterEngine"]
-
-BLOCKSTORE_WORKERS = 128
-"""``blockstoreWorkerCount`` (``decision/engine.go@v0.1.11``, from v0.1.9)."""
+__all__ = ["EngineHost", "MasterEngine"]
 
 _EPS = 1e-9
 
@@ -296,7 +293,7 @@ class MasterEngine:
             if free and free[0] <= now:
                 heapq.heappop(free)
                 start = 0.0
-            elif len(free) < BLOCKSTORE_WORKERS:
+            elif len(free) < self.config.blockstore_workers:
                 start = 0.0
             else:
                 start = heapq.heappop(free) - now
