@@ -20,6 +20,9 @@ from models.master.client import MasterClient
 from models.master.config import MasterConfig
 from models.master.engine import MasterEngine
 from models.messages import Message, entry_counts, message_kind, wire_size
+from models.poc.client import PocClient
+from models.poc.config import PocConfig
+from models.poc.engine import PocEngine
 from models.routing import NilRouting, Routing
 from models.stats import PeerStats
 from sim.network import Network
@@ -40,7 +43,10 @@ class Strategy:
 
 STRATEGIES: dict[str, Strategy] = {
     "master": Strategy("master", MasterConfig, MasterClient, MasterEngine, "master"),
+    "poc": Strategy("poc", PocConfig, PocClient, PocEngine, "poc"),
 }
+"""Strategies by name. ``protocol`` is the wire schema: ``master`` speaks
+``/ipfs/bitswap/1.1.0`` (no HAVE / DONT_HAVE), ``poc`` ``/ipfs/bitswap/1.2.0``."""
 
 
 class Peer:
@@ -50,6 +56,8 @@ class Peer:
         strategy: a key of :data:`STRATEGIES`.
         config: the strategy's config (its dataclass); defaults to go-bitswap's values.
         routing: content routing (default :class:`~models.routing.NilRouting`).
+        policy: the fan-out policy factory, called with the config once per session (default:
+            the strategy's go-bitswap behaviour; see :mod:`models.poc.policy`).
         cid_version: 0 (34-byte CIDs, the go benchmarks) or 1 (36-byte, p2plab/Testground).
         blockstore_latency_s: seconds per blockstore read (go-bitswap's bstoreLatency).
     """
@@ -64,6 +72,7 @@ class Peer:
         routing: Routing | None = None,
         cid_version: int = 1,
         blockstore_latency_s: float = 0.0,
+        policy: Callable[[Any], Any] | None = None,
     ) -> None:
         try:
             strat = STRATEGIES[strategy]
@@ -90,8 +99,10 @@ class Peer:
         self.stats = PeerStats()
         self.rng = net.random.stream(f"peer/{name}")
         self.routing = routing if routing is not None else NilRouting()
+        self.peer_protocol: Callable[[Hashable], str] = lambda other: strat.protocol
+        """The wire protocol another peer speaks (the swarm tells; default: the same as ours)."""
         self.engine = strat.engine_class(self, config)
-        self.client = strat.client_class(self, config)
+        self.client = strat.client_class(self, config, policy)
         self.fetches: list[Fetch] = []
         net.on_receive(name, self._on_message)
 
@@ -124,12 +135,15 @@ class Peer:
         """Stop the peer's periodic timers (end of run)."""
         self.client.shutdown()
 
+    def supports_have(self, other: Hashable) -> bool:
+        """Whether ``other`` speaks ``/ipfs/bitswap/1.2.0`` (HAVE / DONT_HAVE)."""
+        return self.peer_protocol(other) == "poc"
+
     # ------------------------------------------------------------------ messages
     def _on_message(self, sender: Hashable, msg: Message) -> None:
         PeerStats.add_counts(self.stats.entries_received, entry_counts(msg))
         self.engine.message_received(sender, msg)
-        if msg.blocks:
-            self.client.receive_blocks(sender, msg.blocks)
+        self.client.receive_message(sender, msg)
 
     def send_want_message(self, dst: Hashable, msg: Message) -> None:
         """Send a wantlist message (from a message queue)."""

@@ -46,6 +46,9 @@ class Swarm:
             name: Peer(net, name, strategy=strategies.get(name, strategy), **peer_options)
             for name in net.nodes
         }
+        protocols = {name: p.strategy.protocol for name, p in self.peers.items()}
+        for peer in self.peers.values():
+            peer.peer_protocol = protocols.__getitem__
         for peer in self.peers.values():
             peer.connect_neighbors()
         self.roles: dict[Hashable, str] = dict.fromkeys(self.peers, "other")

@@ -10,14 +10,16 @@ waiting for them (the notifications pubsub).
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from models.master.config import MasterConfig
 from models.master.session import MasterSession
+from models.master.splitter import RequestSplitter
 from models.master.wantmanager import WantManager
 from models.routing import ProviderQueryManager
 
 if TYPE_CHECKING:
+    from models.messages import Message
     from models.peer import Peer
 
 __all__ = ["MasterClient"]
@@ -26,11 +28,20 @@ OnBlock = Callable[[int], None]
 
 
 class MasterClient:
-    """Sessions, the want manager and the provider query manager of one peer."""
+    """Sessions, the want manager and the provider query manager of one peer.
 
-    def __init__(self, peer: Peer, cfg: MasterConfig) -> None:
+    Args:
+        policy: builds one fan-out policy per session from the config: something with
+            :class:`~models.master.splitter.RequestSplitter`'s methods (default: that class,
+            go-bitswap's splitter).
+    """
+
+    def __init__(
+        self, peer: Peer, cfg: MasterConfig, policy: Callable[[MasterConfig], Any] | None = None
+    ) -> None:
         self.peer = peer
         self.cfg = cfg
+        self.policy_factory = policy if policy is not None else RequestSplitter
         self.wantmanager = WantManager(peer, cfg)
         self.providers = ProviderQueryManager(
             peer.net,
@@ -62,6 +73,7 @@ class MasterClient:
             self.wantmanager,
             self.peer.rng,
             self.providers.find_providers,
+            self.policy_factory(self.cfg),
         )
         self.sessions[session.id] = session
         return session
@@ -82,6 +94,11 @@ class MasterClient:
         return any(s.is_wanted(cid) for s in self.sessions.values())
 
     # ------------------------------------------------------------------ receiving
+    def receive_message(self, sender: Hashable, msg: Message) -> None:
+        """A message arrived (after the engine saw it): master only reads its blocks."""
+        if msg.blocks:
+            self.receive_blocks(sender, msg.blocks)
+
     def receive_blocks(self, sender: Hashable, blocks: dict[int, int]) -> None:
         """Blocks (cid -> data bytes) arrived from ``sender``."""
         peer = self.peer

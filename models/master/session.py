@@ -87,6 +87,7 @@ class MasterSession:
         wantmanager: WantManager,
         rng: np.random.Generator,
         find_providers: Callable[[int, Callable[[Hashable], None]], None],
+        splitter: RequestSplitter | None = None,
     ) -> None:
         self.id = session_id
         self._cfg = cfg
@@ -97,7 +98,7 @@ class MasterSession:
         self.live: dict[int, float] = {}
         self.past: set[int] = set()
         self.peers = SessionPeerManager(cfg, lambda: net.env.now, rng, find_providers)
-        self.splitter = RequestSplitter(cfg)
+        self.splitter = splitter if splitter is not None else RequestSplitter(cfg)
         self.latency_total_s = 0.0
         self.fetch_count = 0
         self.consecutive_ticks = 0

@@ -1,0 +1,1 @@
+"""The poc strategy: go-bitswap v0.2.0 (WANT_HAVE / HAVE / DONT_HAVE)."""

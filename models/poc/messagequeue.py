@@ -1,0 +1,310 @@
+"""poc's per-peer want queue and its DONT_HAVE timeouts.
+
+:class:`MessageQueue` (``internal/messagequeue/messagequeue.go@v0.2.0``): pending broadcast
+want-haves, peer wants (want-have / want-block) and cancels; queuing a want for a CID clears a
+pending cancel for it and vice versa; each queued want takes the next priority of a per-peer
+counter that starts at MaxInt32 (so a peer serves one peer's wants in FIFO order). Sending is
+debounced: the first enqueue notes the time, every enqueue restarts a 1 ms timer, and the
+message goes when the timer fires, or at once when more than 256 entries are pending or 20 ms
+have passed since the first enqueue. A message holds broadcast want-haves (``sendDontHave``
+false), then peer wants (``sendDontHave`` true), then cancels, each by priority, stopping at
+2 MiB (counted as ``message.Size()`` counts). The whole per-peer wantlist is re-sent every 30 s.
+
+To a peer that only speaks ``/ipfs/bitswap/1.1.0`` (a master peer), broadcast want-haves go as
+want-blocks and other want-haves are dropped (``extractOutgoingMessage``).
+
+:class:`DontHaveTimeoutManager` (``internal/messagequeue/donthavetimeoutmgr.go@v0.2.0``): after
+each message is sent, its want-blocks (with ``sendDontHave``) that are still wanted start a
+timer; a CANCEL for the CID (the block arrived from anyone) stops it; otherwise, after
+``200 ms + 2 x latency`` (5 s while the latency is unknown), the peer is treated as if it had
+sent DONT_HAVE. A real DONT_HAVE or HAVE does not stop the timer in v0.2.0. One timer per queue
+(the oldest pending want's deadline), as in go-bitswap.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Hashable, Iterable
+from typing import TYPE_CHECKING
+
+from models.messages import MAX_PRIORITY, Message, WantType, entry_size_poc_limit
+from models.poc.config import PocConfig
+from sim.timers import ResettableTimer
+
+if TYPE_CHECKING:
+    from sim.network import Network
+
+__all__ = ["DontHaveTimeoutManager", "MessageQueue"]
+
+BLOCK = WantType.Block
+HAVE = WantType.Have
+
+
+class _RecallWantlist:
+    """``recallWantlist``: every want sent (``all``) and those not yet sent (``pending``).
+
+    Each maps cid -> (priority, want type); adding a want-have over a want-block is a no-op,
+    a want-block over a want-have upgrades it (``wantlist.go@v0.2.0`` ``Add``).
+    """
+
+    __slots__ = ("all", "pending")
+
+    def __init__(self) -> None:
+        self.all: dict[int, tuple[int, WantType]] = {}
+        self.pending: dict[int, tuple[int, WantType]] = {}
+
+    @staticmethod
+    def _add(wl: dict[int, tuple[int, WantType]], cid: int, prio: int, wtype: WantType) -> None:
+        old = wl.get(cid)
+        if old is not None and (old[1] == BLOCK or wtype == HAVE):
+            return
+        wl[cid] = (prio, wtype)
+
+    def add(self, cid: int, priority: int, wtype: WantType) -> None:
+        self._add(self.all, cid, priority, wtype)
+        self._add(self.pending, cid, priority, wtype)
+
+    def remove(self, cid: int) -> None:
+        self.all.pop(cid, None)
+        self.pending.pop(cid, None)
+
+    @staticmethod
+    def _remove_type(wl: dict[int, tuple[int, WantType]], cid: int, wtype: WantType) -> None:
+        old = wl.get(cid)
+        if old is None or (old[1] == BLOCK and wtype == HAVE):
+            return
+        del wl[cid]
+
+    def remove_type(self, cid: int, wtype: WantType) -> None:
+        self._remove_type(self.all, cid, wtype)
+        self._remove_type(self.pending, cid, wtype)
+
+    def absorb_all_into_pending(self) -> None:
+        for cid, (prio, wtype) in self.all.items():
+            self._add(self.pending, cid, prio, wtype)
+
+
+class DontHaveTimeoutManager:
+    """Simulated DONT_HAVEs for want-blocks that get no answer (one per message queue)."""
+
+    __slots__ = ("_active", "_net", "_on_timeout", "_queue", "_timer", "started", "timeout_s")
+
+    def __init__(self, net: Network, on_timeout: Callable[[list[int]], None]) -> None:
+        self._net = net
+        self._on_timeout = on_timeout
+        self._active: dict[int, list] = {}  # cid -> [sent_at, active]
+        self._queue: deque[tuple[int, list]] = deque()
+        self._timer = ResettableTimer(net, self._check)
+        self.started = False
+        self.timeout_s = 0.0
+
+    def start(self, timeout_s: float) -> None:
+        """``Start``: fix the timeout (from the peer's latency) on the queue's first send."""
+        if not self.started:
+            self.started = True
+            self.timeout_s = timeout_s
+
+    def add_pending(self, cids: Iterable[int]) -> None:
+        now = self._net.env.now
+        was_empty = not self._active
+        for cid in cids:
+            if cid not in self._active:
+                entry = [now, True]
+                self._active[cid] = entry
+                self._queue.append((cid, entry))
+        if was_empty:
+            self._check()
+
+    def cancel_pending(self, cids: Iterable[int]) -> None:
+        active = self._active
+        for cid in cids:
+            entry = active.pop(cid, None)
+            if entry is not None:
+                entry[1] = False
+
+    def _check(self) -> None:
+        queue = self._queue
+        if not queue:
+            return
+        now = self._net.env.now
+        timeout = self.timeout_s
+        expired = []
+        while queue:
+            cid, entry = queue[0]
+            if entry[1]:
+                if now - entry[0] < timeout - 1e-12:
+                    break
+                expired.append(cid)
+                del self._active[cid]
+            queue.popleft()
+        if expired:
+            self._net.call_soon(lambda: self._on_timeout(expired))  # go fireTimeout(...)
+        if queue:
+            self._timer.reset(queue[0][1][0] + timeout - now)
+
+    def shutdown(self) -> None:
+        self._timer.stop()
+        self._queue.clear()
+        self._active.clear()
+
+
+class MessageQueue:
+    """The want/cancel queue towards one peer (see the module docstring)."""
+
+    def __init__(
+        self,
+        net: Network,
+        peer: Hashable,
+        cfg: PocConfig,
+        send: Callable[[Hashable, Message], None],
+        supports_have: bool,
+        timeout_s: float,
+        on_dont_have_timeout: Callable[[Hashable, list[int]], None],
+        cid_version: int,
+    ) -> None:
+        self._net = net
+        self.peer = peer
+        self._cfg = cfg
+        self._send = send
+        self.supports_have = supports_have
+        self._timeout_s = timeout_s
+        self._cid_version = cid_version
+        self.bcst = _RecallWantlist()
+        self.peer_wants = _RecallWantlist()
+        self.cancels: dict[int, None] = {}
+        self.priority = MAX_PRIORITY
+        self.dont_haves = DontHaveTimeoutManager(net, lambda cids: on_dont_have_timeout(peer, cids))
+        self._work_scheduled: float | None = None
+        self._debounce = ResettableTimer(net, self._debounce_fired)
+        self._rebroadcast = ResettableTimer(net, self._rebroadcast_fired)
+        self._rebroadcast.reset(cfg.rebroadcast_interval_s)
+        self.messages_sent = 0
+
+    # ------------------------------------------------------------------ adding work
+    def add_broadcast_want_haves(self, cids: Iterable[int]) -> None:
+        added = False
+        for cid in cids:
+            self.bcst.add(cid, self.priority, HAVE)
+            self.priority -= 1
+            self.cancels.pop(cid, None)
+            added = True
+        if added:
+            self._signal()
+
+    def add_wants(self, want_blocks: Iterable[int], want_haves: Iterable[int]) -> None:
+        added = False
+        for cid in want_haves:
+            self.peer_wants.add(cid, self.priority, HAVE)
+            self.priority -= 1
+            self.cancels.pop(cid, None)
+            added = True
+        for cid in want_blocks:
+            self.peer_wants.add(cid, self.priority, BLOCK)
+            self.priority -= 1
+            self.cancels.pop(cid, None)
+            added = True
+        if added:
+            self._signal()
+
+    def add_cancels(self, cids: list[int]) -> None:
+        if not cids:
+            return
+        self.dont_haves.cancel_pending(cids)
+        for cid in cids:
+            self.bcst.remove(cid)
+            self.peer_wants.remove(cid)
+            self.cancels[cid] = None
+        self._signal()
+
+    # ------------------------------------------------------------------ sending
+    def pending_work_count(self) -> int:
+        return len(self.bcst.pending) + len(self.peer_wants.pending) + len(self.cancels)
+
+    def _signal(self) -> None:
+        """``signalWorkReady`` as handled by ``runQueue``: debounce, cutoff, max delay."""
+        now = self._net.env.now
+        if self._work_scheduled is None:
+            self._work_scheduled = now
+        cfg = self._cfg
+        if (
+            self.pending_work_count() > cfg.send_message_cutoff
+            or now - self._work_scheduled >= cfg.send_message_max_delay_s - 1e-12
+        ):
+            self._debounce.stop()
+            self._work_scheduled = None
+            self._send_if_ready()
+        else:
+            self._debounce.reset(cfg.send_message_debounce_s)
+
+    def _debounce_fired(self) -> None:
+        self._work_scheduled = None
+        self._send_if_ready()
+
+    def _rebroadcast_fired(self) -> None:
+        self._rebroadcast.reset(self._cfg.rebroadcast_interval_s)
+        if self.bcst.all or self.peer_wants.all:
+            self.bcst.absorb_all_into_pending()
+            self.peer_wants.absorb_all_into_pending()
+            self._send_message()
+
+    def _send_if_ready(self) -> None:
+        if self.pending_work_count():
+            self._send_message()
+
+    def _send_message(self) -> None:
+        self.dont_haves.start(self._timeout_s)
+        msg = self._extract()
+        if msg.is_empty():
+            return
+        self._send(self.peer, msg)
+        self.messages_sent += 1
+        # onSent: these entries are no longer pending
+        for cid, entry in msg.entries.items():
+            self.bcst.pending.pop(cid, None)
+            _RecallWantlist._remove_type(self.peer_wants.pending, cid, entry.want_type)
+        # simulateDontHaveWithTimeout
+        wanted = self.peer_wants.all
+        self.dont_haves.add_pending(
+            cid
+            for cid, e in msg.entries.items()
+            if e.want_type == BLOCK and e.send_dont_have and not e.cancel and cid in wanted
+        )
+        if self.pending_work_count():
+            self._signal()
+
+    def _extract(self) -> Message:
+        """``extractOutgoingMessage``."""
+        msg = Message()
+        limit = self._cfg.max_message_size_bytes
+        version = self._cid_version
+        size = 0
+        bcst_type = HAVE if self.supports_have else BLOCK
+        for cid, (prio, _) in sorted(self.bcst.pending.items(), key=_by_priority):
+            if size >= limit:
+                break
+            if msg.add_entry(cid, prio, bcst_type, send_dont_have=False):
+                size += entry_size_poc_limit(msg.entries[cid], version)
+        for cid, (prio, wtype) in sorted(self.peer_wants.pending.items(), key=_by_priority):
+            if size >= limit:
+                break
+            if not self.supports_have and wtype == HAVE:
+                self.peer_wants.remove_type(cid, HAVE)
+                continue
+            if msg.add_entry(cid, prio, wtype, send_dont_have=True):
+                size += entry_size_poc_limit(msg.entries[cid], version)
+        for cid in list(self.cancels):
+            if size >= limit:
+                break
+            if msg.add_cancel(cid):
+                size += entry_size_poc_limit(msg.entries[cid], version)
+            del self.cancels[cid]
+        return msg
+
+    def shutdown(self) -> None:
+        self._debounce.stop()
+        self._rebroadcast.stop()
+        self.dont_haves.shutdown()
+
+
+def _by_priority(item: tuple[int, tuple[int, WantType]]) -> int:
+    return -item[1][0]

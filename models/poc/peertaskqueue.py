@@ -1,0 +1,330 @@
+"""The poc engine's request queue: go-peertaskqueue v0.2.0 (tasks with work, popped by size).
+
+A :class:`Task` has a *topic* (the CID), a *priority* (higher first), an amount of *work* (the
+bytes it will put in a response) and *data* for the user (the engine's
+:class:`~models.poc.engine.TaskData`). Each peer's :class:`PeerTracker` holds at most one
+*pending* task per topic and the *active* tasks (popped, not yet done). Sources:
+``peertaskqueue.go``, ``peertracker/peertracker.go``, ``peertask/peertask.go`` @go-peertaskqueue
+v0.2.0, the version in go-bitswap's ``go.mod@v0.2.0``.
+
+* **Push** (``PeerTracker.PushTasks``): a task whose topic is active is dropped unless the
+  :class:`TaskMerger` says it has new information over *all* active tasks of that topic
+  (``taskHasMoreInfoThanActiveTasks``); otherwise, if a task of that topic is pending, the
+  pending one takes the higher priority and is merged with the new one (``Merge`` is called
+  every time, whatever ``HasNewInfo`` would say); otherwise the task is queued.
+* **Pop** (``PeerTaskQueue.PopTasks(targetMinWork)``): the best peer by :func:`peer_compare`
+  gives its pending tasks in priority order until the popped work reaches ``target_min_work``
+  (the last one may overshoot; at least one if any is pending); they become active and count in
+  the peer's *active work* until :meth:`PeerTaskQueue.tasks_done`. A peer left idle (nothing
+  pending, nothing active) is dropped.
+* **Remove** (``Remove(topic, peer)``): drops the pending task of that topic.
+
+Freezing is not modelled: the v0.2.0 engine builds its queue with ``IgnoreFreezing(true)``
+(``internal/decision/engine.go@v0.2.0``), so no peer is ever frozen, ``freezeVal`` stays 0 in
+``PeerCompare`` and ``PopTasks``, and ``ThawRound`` / ``FullThaw`` change nothing.
+
+Go keeps peers and each peer's tasks in heaps (go-ipfs-pq). Here a pop scans the peers
+(O(peers)); each peer's tasks are a lazy ``heapq``. Where Go's heap order is unspecified (ties),
+this module picks a deterministic order and says so.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Hashable, Iterable
+from typing import Any, Protocol
+
+__all__ = [
+    "DefaultTaskMerger",
+    "PeerTaskQueue",
+    "PeerTracker",
+    "Task",
+    "TaskMerger",
+    "peer_compare",
+]
+
+
+class Task:
+    """One unit of work for a peer (``peertask.Task``; ``QueueTask`` while pending).
+
+    Compared and hashed by identity, as Go keys active tasks by pointer.
+    """
+
+    __slots__ = ("data", "pending", "priority", "seq", "topic", "work")
+
+    def __init__(self, topic: int, priority: int, work: int, data: Any = None) -> None:
+        self.topic = topic
+        self.priority = priority
+        self.work = work
+        """Bytes this task adds to a response (the tracker's active/pending work)."""
+        self.data = data
+        self.seq = 0
+        """Queue sequence number when queued (Go's ``created``); orders equal priorities."""
+        self.pending = False
+        """Queued in a tracker and not yet popped or removed."""
+
+    def __repr__(self) -> str:
+        return (
+            f"Task(topic={self.topic!r}, priority={self.priority}, work={self.work}, "
+            f"data={self.data!r})"
+        )
+
+
+class TaskMerger(Protocol):
+    """How a new task combines with tasks of the same topic (``peertracker.TaskMerger``)."""
+
+    def has_new_info(self, task: Task, existing: list[Task]) -> bool:
+        """Whether ``task`` tells more than the ``existing`` (active) tasks of its topic."""
+        ...
+
+    def merge(self, task: Task, existing: Task) -> None:
+        """Copy what matters from ``task`` into the pending ``existing`` task."""
+        ...
+
+
+class DefaultTaskMerger:
+    """Never merges anything (``peertracker.DefaultTaskMerger``)."""
+
+    def has_new_info(self, task: Task, existing: list[Task]) -> bool:
+        return False
+
+    def merge(self, task: Task, existing: Task) -> None:
+        return None
+
+
+class PeerTracker:
+    """One peer's pending and active tasks (``peertracker.PeerTracker``, v0.2.0)."""
+
+    __slots__ = (
+        "_heap",
+        "active",
+        "active_work",
+        "created",
+        "last_served",
+        "merger",
+        "pending",
+        "pending_work",
+        "target",
+    )
+
+    def __init__(self, target: Hashable, merger: TaskMerger, seq: int) -> None:
+        self.target = target
+        self.merger = merger
+        self.pending: dict[int, Task] = {}
+        """Topic -> the pending task (Go's ``pendingTasks``), in the order first queued."""
+        self.active: dict[int, list[Task]] = {}
+        """Topic -> its active tasks, popped in that order (Go: a set of task pointers)."""
+        self.active_work = 0
+        """Work of the active tasks (``activeWork``)."""
+        self.pending_work = 0
+        """Work of the pending tasks (what ``getPendingWork`` sums on every pop)."""
+        # Lazy heap of (-priority, seq, task); an entry is stale once the task left the queue
+        # or its priority was raised (a fresher entry was pushed then).
+        self._heap: list[tuple[int, int, Task]] = []
+        self.created = seq
+        """Queue sequence number at creation."""
+        self.last_served = -1
+        """Queue sequence number of the last pop that returned tasks; -1 if none yet."""
+
+    # ------------------------------------------------------------------ tasks
+    def push_tasks(self, tasks: Iterable[Task], next_seq: Callable[[], int]) -> None:
+        """Queue, merge or drop each task (``PeerTracker.PushTasks``; see the module docstring).
+        ``next_seq()`` numbers the newly queued tasks."""
+        pending = self.pending
+        active = self.active
+        merger = self.merger
+        for task in tasks:
+            topic = task.topic
+            same = active.get(topic)
+            if same and not merger.has_new_info(task, same):
+                continue  # nothing new over what is being sent
+            existing = pending.get(topic)
+            if existing is not None:
+                if task.priority > existing.priority:
+                    existing.priority = task.priority
+                    heapq.heappush(self._heap, (-existing.priority, existing.seq, existing))
+                old_work = existing.work
+                merger.merge(task, existing)
+                self.pending_work += existing.work - old_work
+                continue
+            task.seq = next_seq()
+            task.pending = True
+            pending[topic] = task
+            self.pending_work += task.work
+            # Within a peer Go compares tasks by priority only (PriorityCompare, same target);
+            # its heap order on equal priorities is unspecified. Here ties go FIFO.
+            heapq.heappush(self._heap, (-task.priority, task.seq, task))
+
+    def pop_tasks(self, target_min_work: int) -> list[Task]:
+        """Pending tasks in priority order until their work reaches ``target_min_work``, made
+        active (``PeerTracker.PopTasks``)."""
+        out: list[Task] = []
+        work = 0
+        heap = self._heap
+        pending = self.pending
+        active = self.active
+        while heap and work < target_min_work:
+            neg_prio, _, task = heapq.heappop(heap)
+            if not task.pending or -neg_prio != task.priority:
+                continue  # stale entry
+            # startTask: pending -> active
+            task.pending = False
+            del pending[task.topic]
+            self.pending_work -= task.work
+            same = active.get(task.topic)
+            if same is None:
+                active[task.topic] = [task]
+            else:
+                same.append(task)
+            self.active_work += task.work
+            out.append(task)
+            work += task.work
+        if not pending:
+            heap.clear()  # only stale entries are left
+        return out
+
+    def task_done(self, task: Task) -> None:
+        """An active task was sent (``PeerTracker.TaskDone``); unknown tasks are ignored."""
+        same = self.active.get(task.topic)
+        if same is None or task not in same:
+            return
+        same.remove(task)
+        if not same:
+            del self.active[task.topic]
+        self.active_work -= task.work
+        if self.active_work < 0:
+            raise RuntimeError(f"more work finished than started for peer {self.target!r}")
+
+    def remove(self, topic: int) -> bool:
+        """Drop the pending task of ``topic`` (``PeerTracker.Remove``); True if there was one."""
+        task = self.pending.pop(topic, None)
+        if task is None:
+            return False
+        task.pending = False
+        self.pending_work -= task.work
+        return True
+
+    def is_idle(self) -> bool:
+        """No pending and no active tasks (``IsIdle``)."""
+        return not self.pending and not self.active
+
+    def __repr__(self) -> str:
+        return (
+            f"PeerTracker({self.target!r}, pending={len(self.pending)}, "
+            f"active_work={self.active_work}, pending_work={self.pending_work})"
+        )
+
+
+_Key = tuple[int, int, int, int, int]
+
+
+def _order_key(t: PeerTracker) -> _Key:
+    """Sort key whose minimum is the peer :func:`peer_compare` serves first. Trackers without
+    pending tasks are all equivalent; ties go to the least recently served (see
+    :meth:`PeerTaskQueue.pop_tasks`)."""
+    if not t.pending:
+        return (1, 0, 0, t.last_served, t.created)
+    return (0, t.active_work, -len(t.pending), t.last_served, t.created)
+
+
+def peer_compare(a: PeerTracker, b: PeerTracker) -> bool:
+    """True if ``a`` is served before ``b`` (``peertracker.PeerCompare``, v0.2.0): peers with
+    pending tasks first; (the freeze value, always 0 here); then less active work; with equal
+    active work, more pending tasks first. (Go's tie-break is absent; see ``pop_tasks``.)"""
+    if not a.pending:
+        return False
+    if not b.pending:
+        return True
+    if a.active_work == b.active_work:
+        return len(a.pending) > len(b.pending)
+    return a.active_work < b.active_work
+
+
+class PeerTaskQueue:
+    """Per-peer tasks, served peer by peer (``peertaskqueue.PeerTaskQueue``, v0.2.0, with
+    ``IgnoreFreezing(true)``).
+
+    Args:
+        merger: the ``TaskMerger`` option (default :class:`DefaultTaskMerger`).
+    """
+
+    __slots__ = ("_seq", "merger", "trackers")
+
+    def __init__(self, merger: TaskMerger | None = None) -> None:
+        self.merger: TaskMerger = merger if merger is not None else DefaultTaskMerger()
+        self.trackers: dict[Hashable, PeerTracker] = {}
+        """Peer -> tracker, in creation order (Go: a map plus a heap)."""
+        self._seq = 0
+
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    # ------------------------------------------------------------------ queue
+    def push_tasks(self, peer: Hashable, tasks: Iterable[Task]) -> None:
+        """Queue tasks for ``peer`` (``PushTasks``); the tracker is created if needed, even if
+        every task is dropped (as in Go)."""
+        tracker = self.trackers.get(peer)
+        if tracker is None:
+            tracker = self.trackers[peer] = PeerTracker(peer, self.merger, self._next_seq())
+        tracker.push_tasks(tasks, self._next_seq)
+
+    def top(self) -> PeerTracker | None:
+        """The tracker :meth:`pop_tasks` would pop from, or None if there is none."""
+        best: PeerTracker | None = None
+        best_key: _Key | None = None
+        for t in self.trackers.values():
+            key = _order_key(t)
+            if best_key is None or key < best_key:
+                best, best_key = t, key
+        return best
+
+    def pop_tasks(self, target_min_work: int) -> tuple[Hashable | None, list[Task], int]:
+        """Pop tasks of the best peer by :func:`peer_compare` until their work reaches
+        ``target_min_work`` (``PopTasks``). Returns ``(peer, tasks, pending_work)``, or
+        ``(None, [], -1)`` without trackers. ``tasks`` may be empty (the best peer has nothing
+        pending); a tracker left idle is dropped.
+
+        Ties left by PeerCompare go to the tracker served least recently: never-served trackers
+        first (oldest first), then the one whose last pop returned tasks longest ago. This
+        replaces Go's heap order, which is unspecified on ties.
+        """
+        tracker = self.top()
+        if tracker is None:
+            return None, [], -1
+        out = tracker.pop_tasks(target_min_work)
+        if out:
+            tracker.last_served = self._next_seq()
+        if tracker.is_idle():
+            del self.trackers[tracker.target]
+        return tracker.target, out, tracker.pending_work
+
+    def tasks_done(self, peer: Hashable, tasks: Iterable[Task]) -> None:
+        """The tasks were sent: release their active work (``TasksDone``); ignored for a peer
+        without tracker."""
+        tracker = self.trackers.get(peer)
+        if tracker is None:
+            return
+        for task in tasks:
+            tracker.task_done(task)
+
+    def remove(self, topic: int, peer: Hashable) -> bool:
+        """Drop ``peer``'s pending task of ``topic`` (``Remove``); no freezing. Returns whether
+        a task was removed."""
+        tracker = self.trackers.get(peer)
+        return tracker is not None and tracker.remove(topic)
+
+    # ------------------------------------------------------------------ queries
+    def pop_would_act(self) -> bool:
+        """Whether a ``PopTasks`` now would change anything: the peer a pop would pick has
+        pending tasks, or is idle (and would be dropped)."""
+        top = self.top()
+        return top is not None and (bool(top.pending) or top.is_idle())
+
+    def __len__(self) -> int:
+        """Number of peer trackers."""
+        return len(self.trackers)
+
+    def num_pending_tasks(self) -> int:
+        """Pending tasks over all peers."""
+        return sum(len(t.pending) for t in self.trackers.values())

@@ -1,0 +1,89 @@
+"""poc's node-wide knowledge: who has which block, and which sessions care about which CID.
+
+* :class:`BlockPresenceManager` (``internal/blockpresencemanager/blockpresencemanager.go@v0.2.0``):
+  CID -> peer -> HAVE / DONT_HAVE as last reported. HAVE is sticky: a later DONT_HAVE never
+  overwrites it.
+* :class:`SessionInterestManager`
+  (``internal/sessioninterestmanager/sessioninterestmanager.go@v0.2.0``): which sessions are
+  *interested* in a CID (from request until the session ends: HAVE/DONT_HAVE/blocks for it are
+  routed to them) and which still *want* it (until received: only wanted blocks are stored).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable
+
+from models.sessionwantlist import SessionWantlist
+
+__all__ = ["BlockPresenceManager", "SessionInterestManager"]
+
+
+class BlockPresenceManager:
+    """CID -> {peer: True (HAVE) | False (DONT_HAVE)}."""
+
+    __slots__ = ("_presence",)
+
+    def __init__(self) -> None:
+        self._presence: dict[int, dict[Hashable, bool]] = {}
+
+    def receive_from(self, peer: Hashable, haves: Iterable[int], dont_haves: Iterable[int]) -> None:
+        presence = self._presence
+        for cid in haves:
+            presence.setdefault(cid, {})[peer] = True
+        for cid in dont_haves:
+            known = presence.setdefault(cid, {})
+            if not known.get(peer, False):  # HAVE is sticky
+                known[peer] = False
+
+    def peer_has_block(self, peer: Hashable, cid: int) -> bool:
+        return self._presence.get(cid, {}).get(peer, False)
+
+    def peer_does_not_have_block(self, peer: Hashable, cid: int) -> bool:
+        return self._presence.get(cid, {}).get(peer) is False
+
+    def all_peers_do_not_have_block(self, peers: list[Hashable], cids: Iterable[int]) -> list[int]:
+        """The CIDs for which every one of ``peers`` said DONT_HAVE (none if no peers)."""
+        out = []
+        for cid in cids:
+            known = self._presence.get(cid)
+            if known is None:
+                continue
+            if all(known.get(p) is False for p in peers):
+                out.append(cid)
+        return out
+
+    def remove_keys(self, cids: Iterable[int]) -> None:
+        for cid in cids:
+            self._presence.pop(cid, None)
+
+
+class SessionInterestManager:
+    """Interest (until the session ends) and wants (until received) per session."""
+
+    __slots__ = ("interested", "wanted")
+
+    def __init__(self) -> None:
+        self.interested = SessionWantlist()
+        self.wanted = SessionWantlist()
+
+    def record_session_interest(self, session: Hashable, cids: list[int]) -> None:
+        self.interested.add(cids, session)
+        self.wanted.add(cids, session)
+
+    def remove_session_interest(self, session: Hashable) -> list[int]:
+        """The session ended: the CIDs nobody is interested in any more."""
+        self.wanted.remove_session(session)
+        return self.interested.remove_session(session)
+
+    def remove_session_wants(self, session: Hashable, cids: Iterable[int]) -> None:
+        self.wanted.remove_session_keys(session, cids)
+
+    def is_wanted(self, cid: int) -> bool:
+        return self.wanted.has(cid)
+
+    def interested_sessions(self, cids: Iterable[int]) -> list[Hashable]:
+        return self.interested.sessions_for(cids)
+
+    def filter_interested(self, session: Hashable, cids: Iterable[int]) -> list[int]:
+        interested = self.interested
+        return [c for c in cids if interested.session_has(session, c)]

@@ -1,0 +1,339 @@
+"""poc's session want sender (``internal/session/sessionwantsender.go@v0.2.0``).
+
+Per CID a :class:`WantInfo`: what each session peer is known to have (HAVE > unknown >
+DONT_HAVE, from the block presence manager), which peer holds the outstanding want-block, and
+whether the CID is exhausted (every session peer said DONT_HAVE).
+
+On every change (CIDs added, blocks / HAVEs / DONT_HAVEs from a peer, a peer joining or leaving):
+
+* **availability**: a peer that sent a block or HAVE the session cares about joins the session
+  (its presence is filled in for every pending want, its DONT_HAVE count is reset);
+* **blocks**: the want is done; the sender is credited as first responder;
+* **DONT_HAVEs**: the peer's consecutive DONT_HAVE count grows (the 17th marks it for pruning,
+  ``peerDontHaveLimit`` = 16); its presence becomes DONT_HAVE; if it held the want-block, the
+  want-block is free to go elsewhere;
+* **HAVEs**: presence HAVE (sticky), count reset, pruning cancelled; a pruned peer is kept if it
+  has sent HAVE for any pending want;
+* **exhaustion**: a want every session peer has DONT_HAVE for is reported once to the session,
+  which broadcasts want-haves and searches for providers;
+* **send**: newly joined peers get want-haves for every pending want; every want without an
+  outstanding want-block gets one to the peer(s) the policy picks (:mod:`models.poc.policy`),
+  and want-haves to the others; peers receiving want-blocks also get want-haves for every other
+  want never sent to them as want-block ("piggy-backed").
+
+Modelling notes. go-bitswap runs this on its own goroutine, batching up to 128 changes; here
+each change is applied when it happens. go-bitswap recomputes each want's best peer (one random
+draw) on every presence change and uses the last one when it sends; here the best peer is drawn
+when the want-block is sent, from the same presence state, which gives the same distribution
+with fewer draws. go-bitswap iterates its wants map in random order; here wants are visited in
+the order they were added, and only those whose state changed (the result is the same set of
+messages; only the order of entries, hence their priorities within one round, differs). The
+piggy-back step sends each peer the wants added since it was last given them, which reaches the
+same want-haves as go-bitswap's full scan after its peer want manager drops duplicates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from models.poc.config import PocConfig
+from models.poc.policy import WantPolicy
+
+if TYPE_CHECKING:
+    from models.poc.peermanager import PeerManager
+    from models.poc.presence import BlockPresenceManager
+    from sim.network import Network
+
+__all__ = ["DONT_HAVE", "HAVE", "UNKNOWN", "SessionWantSender", "WantInfo"]
+
+DONT_HAVE, UNKNOWN, HAVE = 0, 1, 2
+"""Block presence classes (``BPDontHave < BPUnknown < BPHave``)."""
+
+
+class WantInfo:
+    """One pending want of the session."""
+
+    __slots__ = ("exhausted", "presence", "sent_to")
+
+    def __init__(self) -> None:
+        self.presence: dict[Hashable, int] = {}
+        self.sent_to: list[Hashable] = []
+        self.exhausted = False
+
+
+Update = tuple[Hashable, list[int], list[int], list[int]]
+"""(from, blocks, haves, dont_haves)"""
+
+
+class SessionWantSender:
+    """Decides and sends the wants of one session (module docstring).
+
+    Args:
+        on_wants_sent: ``f(cids)``: the session moves them from to-fetch to live.
+        on_peers_exhausted: ``f(cids)``: the session broadcasts want-haves for them.
+    """
+
+    def __init__(
+        self,
+        cfg: PocConfig,
+        net: Network,
+        bpm: BlockPresenceManager,
+        pm: PeerManager,
+        policy: WantPolicy,
+        rng: np.random.Generator,
+        on_wants_sent: Callable[[list[int]], None],
+        on_peers_exhausted: Callable[[list[int]], None],
+    ) -> None:
+        self._cfg = cfg
+        self._net = net
+        self._bpm = bpm
+        self._pm = pm
+        self.policy = policy
+        self.rng = rng
+        self._on_wants_sent = on_wants_sent
+        self._on_peers_exhausted = on_peers_exhausted
+        self.wants: dict[int, WantInfo] = {}
+        self.peers: dict[Hashable, None] = {}
+        self.peers_discovered = False
+        self.consecutive_dont_haves: dict[Hashable, int] = {}
+        self.sent_want_blocks: dict[Hashable, set[int]] = {}
+        self.first_responder: dict[Hashable, int] = {}
+        self._dirty: dict[int, None] = {}
+        self._log: list[int] = []
+        self._cursor: dict[Hashable, int] = {}
+        self._wb_sent_at: dict[tuple[Hashable, int], float] = {}
+        self._latency: dict[Hashable, float] = {}
+        self.pruned = 0
+
+    # ------------------------------------------------------------------ PolicyView
+    def first_responder_count(self, peer: Hashable) -> int:
+        return self.first_responder.get(peer, self._cfg.first_responder_default_count)
+
+    def latency_s(self, peer: Hashable) -> float | None:
+        return self._latency.get(peer)
+
+    # ------------------------------------------------------------------ changes
+    def add(self, cids: Iterable[int]) -> None:
+        """The session asked for ``cids``."""
+        for cid in cids:
+            self._track_want(cid)
+        self._on_change({}, [])
+
+    def update(
+        self, sender: Hashable, blocks: list[int], haves: list[int], dont_haves: list[int]
+    ) -> None:
+        """A peer sent blocks / HAVEs / DONT_HAVEs for CIDs the session is interested in."""
+        if not (blocks or haves or dont_haves):
+            return
+        availability = {sender: True} if (blocks or haves) else {}
+        self._on_change(availability, [(sender, blocks, haves, dont_haves)])
+
+    def signal_availability(self, peer: Hashable, available: bool) -> None:
+        self._on_change({peer: available}, [])
+
+    def _on_change(self, availability: dict[Hashable, bool], updates: list[Update]) -> None:
+        newly_available, newly_unavailable = self._process_availability(availability)
+        dont_haves = self._process_updates(updates)
+        self._check_for_exhausted_wants(dont_haves, newly_unavailable)
+        if self.peers:
+            self._send_next_wants(newly_available)
+
+    # ------------------------------------------------------------------ processing
+    def _track_want(self, cid: int) -> None:
+        if cid in self.wants:
+            return
+        wi = self.wants[cid] = WantInfo()
+        self._log.append(cid)
+        bpm = self._bpm
+        for peer in self.peers:
+            wi.presence[peer] = _presence(bpm, peer, cid)
+        self._dirty[cid] = None
+
+    def _set_presence(self, cid: int, peer: Hashable) -> None:
+        wi = self.wants.get(cid)
+        if wi is None:
+            return
+        bp = _presence(self._bpm, peer, cid)
+        wi.presence[peer] = bp
+        if bp == HAVE:
+            wi.exhausted = False
+        if bp != DONT_HAVE:
+            self._dirty[cid] = None
+
+    def _process_availability(
+        self, availability: dict[Hashable, bool]
+    ) -> tuple[list[Hashable], list[Hashable]]:
+        newly_available: list[Hashable] = []
+        newly_unavailable: list[Hashable] = []
+        for peer, available in availability.items():
+            if available:
+                if peer in self.peers:
+                    continue
+                self.peers[peer] = None
+                self.peers_discovered = True
+                newly_available.append(peer)
+                for cid in self.wants:
+                    self._set_presence(cid, peer)
+            else:
+                if peer not in self.peers:
+                    continue
+                del self.peers[peer]
+                newly_unavailable.append(peer)
+                for cid, wi in self.wants.items():
+                    if peer in wi.sent_to:
+                        wi.sent_to.remove(peer)
+                    wi.presence.pop(peer, None)
+                    self._dirty[cid] = None
+            self.consecutive_dont_haves.pop(peer, None)
+        return newly_available, newly_unavailable
+
+    def _process_updates(self, updates: list[Update]) -> list[int]:
+        now = self._net.env.now
+        got: set[int] = set()
+        for sender, blocks, _, _ in updates:
+            for cid in blocks:
+                got.add(cid)
+                if self.wants.pop(cid, None) is not None:
+                    self.first_responder[sender] = self.first_responder.get(sender, 0) + 1
+                    self._dirty.pop(cid, None)
+                sent_at = self._wb_sent_at.pop((sender, cid), None)
+                if sent_at is not None:
+                    old = self._latency.get(sender)
+                    sample = now - sent_at
+                    self._latency[sender] = sample if old is None else 0.5 * old + 0.5 * sample
+                self.consecutive_dont_haves.pop(sender, None)
+        limit = self._cfg.peer_dont_have_limit
+        dont_haves: dict[int, None] = {}
+        prune: dict[Hashable, None] = {}
+        for sender, _, _, dhs in updates:
+            for cid in dhs:
+                count = self.consecutive_dont_haves.get(sender, 0)
+                if count == limit:
+                    prune[sender] = None
+                else:
+                    self.consecutive_dont_haves[sender] = count + 1
+                if cid in got:
+                    continue
+                dont_haves[cid] = None
+                self._set_presence(cid, sender)
+                if cid in self.sent_want_blocks.get(sender, ()):
+                    wi = self.wants.get(cid)
+                    if wi is not None and sender in wi.sent_to:
+                        wi.sent_to.remove(sender)
+                        self._dirty[cid] = None
+        for sender, _, haves, _ in updates:
+            for cid in haves:
+                if cid not in got:
+                    self._set_presence(cid, sender)
+                self.consecutive_dont_haves.pop(sender, None)
+                prune.pop(sender, None)
+        for peer in list(prune):
+            if any(self._bpm.peer_has_block(peer, cid) for cid in self.wants):
+                del prune[peer]
+        if prune:
+            peers = list(prune)
+            self.pruned += len(peers)
+
+            def unavailable() -> None:  # go: a goroutine signals unavailability later
+                for peer in peers:
+                    self.signal_availability(peer, False)
+
+            self._net.call_soon(unavailable)
+        return list(dont_haves)
+
+    def _check_for_exhausted_wants(
+        self, dont_haves: list[int], newly_unavailable: list[Hashable]
+    ) -> None:
+        if not dont_haves and not newly_unavailable:
+            return
+        wants = dont_haves
+        if newly_unavailable:
+            wants = list(self.wants)
+            if not self.peers:
+                self._process_exhausted(wants)
+                return
+        if wants:
+            self._process_exhausted(self._bpm.all_peers_do_not_have_block(list(self.peers), wants))
+
+    def _process_exhausted(self, cids: list[int]) -> None:
+        newly = []
+        for cid in cids:
+            wi = self.wants.get(cid)
+            if wi is not None and not wi.exhausted:
+                wi.exhausted = True
+                newly.append(cid)
+        if newly:
+            self._on_peers_exhausted(newly)
+
+    # ------------------------------------------------------------------ sending
+    def _send_next_wants(self, newly_available: list[Hashable]) -> None:
+        to_send: dict[Hashable, tuple[dict[int, None], dict[int, None]]] = {}
+
+        def box(peer: Hashable) -> tuple[dict[int, None], dict[int, None]]:
+            b = to_send.get(peer)
+            if b is None:
+                b = to_send[peer] = ({}, {})
+            return b
+
+        if newly_available:
+            for peer in newly_available:
+                haves = box(peer)[1]
+                for cid in self.wants:
+                    haves[cid] = None
+        policy = self.policy
+        want_blocks = policy.want_blocks
+        session_peers = list(self.peers)
+        wants = self.wants
+        dirty = self._dirty
+        self._dirty = {}
+        for cid in dirty:
+            wi = wants.get(cid)
+            if wi is None or len(wi.sent_to) >= want_blocks:
+                continue
+            have = [p for p, bp in wi.presence.items() if bp == HAVE and p not in wi.sent_to]
+            unknown = [p for p, bp in wi.presence.items() if bp == UNKNOWN and p not in wi.sent_to]
+            if not have and not unknown:
+                continue
+            groups = [g for g in (have, unknown) if g]
+            chosen = policy.want_block_peers(cid, groups, len(wi.sent_to), self)
+            if not chosen:
+                continue
+            wi.sent_to.extend(chosen)
+            for peer in chosen:
+                box(peer)[0][cid] = None
+            for peer in policy.want_have_peers(cid, session_peers, wi.sent_to, self):
+                box(peer)[1][cid] = None
+        if to_send:
+            self._send_wants(to_send)
+
+    def _send_wants(self, sends: dict[Hashable, tuple[dict[int, None], dict[int, None]]]) -> None:
+        now = self._net.env.now
+        log = self._log
+        wants = self.wants
+        for peer, (blocks, haves) in sends.items():
+            sent_wb = self.sent_want_blocks.setdefault(peer, set())
+            if blocks:
+                # piggy-back want-haves for every want never sent to this peer as want-block
+                start = self._cursor.get(peer, 0)
+                for cid in log[start:]:
+                    if cid in wants and cid not in blocks and cid not in sent_wb:
+                        haves[cid] = None
+                self._cursor[peer] = len(log)
+            wb = list(blocks)
+            wh = [c for c in haves if c not in blocks]
+            self._pm.send_wants(peer, wb, wh)
+            self._on_wants_sent(wb + wh)
+            sent_wb.update(wb)
+            for cid in wb:
+                self._wb_sent_at[(peer, cid)] = now
+
+
+def _presence(bpm: BlockPresenceManager, peer: Hashable, cid: int) -> int:
+    if bpm.peer_has_block(peer, cid):
+        return HAVE
+    if bpm.peer_does_not_have_block(peer, cid):
+        return DONT_HAVE
+    return UNKNOWN
