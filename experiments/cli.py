@@ -22,7 +22,7 @@ class UsageError(ValueError):
 def _cmd_demo(args: argparse.Namespace) -> None:
     from experiments.demo import run_demo
 
-    run_demo()
+    run_demo(None if args.strategy == "both" else [args.strategy])
 
 
 def _cmd_bench(args: argparse.Namespace) -> None:
@@ -51,6 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = sub.add_parser("demo", help="run the built-in end-to-end demo")
+    demo.add_argument(
+        "--strategy",
+        choices=["both", "master", "poc"],
+        default="both",
+        help="which strategy to run (default: both, side by side)",
+    )
     demo.set_defaults(func=_cmd_demo)
 
     bench = sub.add_parser("bench", help="measure simulator speed (prints a table, bench.json)")

@@ -1,9 +1,9 @@
 """The built-in demo behind ``make demo``.
 
-Until the headline reproduction (32 leeches, a 300 MiB image, master vs poc) exists, the demo
-runs the largest end-to-end thing the project can do today: go-bitswap "master" with 1 seed and
-4 leeches fetching a 20 MiB unixfs file (81 blocks) over the fifo transport, every peer on
-1 Gbit/s links in one region with 10 ms one-way latency, and prints the per-peer table.
+Until the headline reproduction (32 leeches, a 300 MiB image) exists, the demo runs the largest
+end-to-end thing the project can do today: 1 seed and 4 leeches fetch a 20 MiB unixfs file
+(81 blocks) over the fifo transport, every peer on 1 Gbit/s links with 10 ms one-way latency,
+once with go-bitswap "master" and once with "poc", and prints the two side by side.
 """
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ import time
 import pandas as pd
 
 from models.dag import CidAllocator, chunked_file
+from models.peer import STRATEGIES
 from models.swarm import Swarm
 from sim import FixedLatency, build_network, full_mesh, gbit
 
 FILE_BYTES = 20 * 2**20
 LEECHES = ("leech1", "leech2", "leech3", "leech4")
-COLUMNS = [
+PEER_COLUMNS = [
     "peer",
     "role",
     "time_to_fetch_s",
@@ -26,17 +27,19 @@ COLUMNS = [
     "dup_blocks_received",
     "blocks_sent",
     "msgs_sent_want-block",
+    "msgs_sent_want-have",
     "msgs_sent_cancel",
+    "msgs_sent_have",
+    "msgs_sent_dont-have",
     "msgs_sent_block",
-    "msgs_received",
 ]
 
 
-def run_demo(seed: int = 1) -> pd.DataFrame:
-    """Run the master demo, print the per-peer table and return it."""
+def run_strategy(strategy: str, seed: int = 1) -> tuple[pd.DataFrame, dict[str, float]]:
+    """One run of the demo scenario: the per-peer table and a one-line summary."""
     graph = full_mesh(["seed", *LEECHES], upload_Bps=gbit(1), download_Bps=gbit(1))
     net = build_network(graph, transport="fifo", latency=FixedLatency(0.010), seed=seed)
-    swarm = Swarm(net, strategy="master")
+    swarm = Swarm(net, strategy=strategy)
     obj = chunked_file(FILE_BYTES, cid_alloc=CidAllocator())
     swarm.seed("seed", obj)
     for leech in LEECHES:
@@ -44,13 +47,34 @@ def run_demo(seed: int = 1) -> pd.DataFrame:
     wall = time.perf_counter()
     swarm.run(max_sim_time_s=600)
     wall = time.perf_counter() - wall
-    table = swarm.peer_frame()[COLUMNS]
-    print("bitswap-sim demo: go-bitswap master (v0.1.8-v0.1.11), 1 seed + 4 leeches,")
-    print(f"a {FILE_BYTES // 2**20} MiB unixfs file ({len(obj)} blocks), fifo transport, 1 Gbit/s,")
-    print("10 ms one-way latency, full mesh. (The headline reproduction is not built yet.)\n")
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    print(
-        f"\nmakespan {swarm.makespan_s:.3f} s simulated, {wall:.2f} s wall, "
-        f"{net.messages_delivered} messages delivered"
-    )
+    peers = swarm.peer_frame()
+    leeches = peers[peers.role == "leech"]
+    summary = {
+        "makespan_s": swarm.makespan_s,
+        "mean_time_to_fetch_s": leeches.time_to_fetch_s.mean(),
+        "dup_block_rate": leeches.dup_blocks_received.sum() / leeches.blocks_received.sum(),
+        "messages": float(net.messages_delivered),
+        "wall_s": wall,
+    }
+    return peers, summary
+
+
+def run_demo(strategies: list[str] | None = None, seed: int = 1) -> pd.DataFrame:
+    """Run the demo for ``strategies`` (default: master and poc); print and return the summary."""
+    strategies = strategies or ["master", "poc"]
+    for s in strategies:
+        if s not in STRATEGIES:
+            raise ValueError(f"unknown strategy {s!r}; allowed: {', '.join(STRATEGIES)}")
+    print(f"bitswap-sim demo: 1 seed + 4 leeches, a {FILE_BYTES // 2**20} MiB unixfs file,")
+    print("fifo transport, 1 Gbit/s links, 10 ms one-way latency, full mesh.")
+    print("(The headline reproduction, 32 leeches and a 300 MiB image, is not built yet.)")
+    rows = {}
+    for strategy in strategies:
+        peers, summary = run_strategy(strategy, seed)
+        rows[strategy] = summary
+        print(f"\n== {strategy}")
+        print(peers[PEER_COLUMNS].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    table = pd.DataFrame(rows)
+    print("\n== side by side")
+    print(table.to_string(float_format=lambda v: f"{v:.3f}"))
     return table

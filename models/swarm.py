@@ -104,13 +104,20 @@ class Swarm:
             self._all_done.succeed()
 
     def run(self, max_sim_time_s: float = 3600.0) -> bool:
-        """Run until every fetch is complete or ``max_sim_time_s``; True if all completed."""
+        """Run until every fetch is complete or ``max_sim_time_s``; True if all completed.
+
+        Periodic protocol timers (the 30 s wantlist resend) keep running afterwards, so a
+        later ``net.run()`` needs an ``until``; :meth:`shutdown` stops them.
+        """
         if self._pending and not self._all_done.triggered:
             limit = self.net.env.timeout(max(0.0, max_sim_time_s - self.net.now))
             self.net.env.run(until=self._all_done | limit)
+        return self._pending == 0
+
+    def shutdown(self) -> None:
+        """Stop every peer's timers."""
         for peer in self.peers.values():
             peer.shutdown()
-        return self._pending == 0
 
     @property
     def makespan_s(self) -> float | None:

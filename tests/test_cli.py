@@ -38,4 +38,4 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path):
 def test_demo_runs_end_to_end(capsys):
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
-    assert "makespan" in out and "leech4" in out
+    assert "side by side" in out and "leech4" in out and "poc" in out

@@ -8,68 +8,12 @@ from __future__ import annotations
 
 import pytest
 
+from _scenarios import L, cancels, drain, mesh, messages, swarm
+
 from models.dag import CidAllocator, benchmark_blocks, chunked_file
 from models.messages import Message, wire_size
 from models.swarm import Swarm
 from sim import Network
-
-L = 0.01
-
-
-def swarm(peers, links, *, bandwidth=None, **opts):
-    """``peers``: names; ``links``: (a, b, one-way latency); bandwidth: name -> (up, down).
-
-    Every delivered message is also logged in ``net.log`` as (time, src, dst, Message).
-    """
-    net = Network("fifo", trace=True)
-    for p in peers:
-        up, down = (bandwidth or {}).get(p, (float("inf"), float("inf")))
-        net.add_node(p, upload_Bps=up, download_Bps=down)
-    for a, b, lat in links:
-        net.connect(a, b, latency_s=lat)
-    sw = Swarm(net, **opts)
-    net.log = []
-    for p in peers:
-        node = net.node(p)
-        node.receiver = _tap(net, p, node.receiver)
-    return net, sw
-
-
-def _tap(net, me, receive):
-    def tapped(src, msg):
-        net.log.append((round(net.now, 9), src, me, msg))
-        receive(src, msg)
-
-    return tapped
-
-
-def drain(net, seconds=1.0):
-    """Deliver what is still in flight after the last fetch completed."""
-    net.run(until=net.now + seconds)
-
-
-def cancels(net):
-    """(destination, time sent) of every CANCEL entry, in delivery order."""
-    return [
-        (dst, round(t - L, 9), cid)
-        for t, _, dst, msg in net.log
-        for cid, e in msg.entries.items()
-        if e.cancel
-    ]
-
-
-def mesh(names, lat=L):
-    return [(a, b, lat) for i, a in enumerate(names) for b in names[i + 1 :]]
-
-
-def messages(net, kind, src=None, dst=None):
-    tr = net.trace_frame()
-    tr = tr[tr["kind"] == kind]
-    if src is not None:
-        tr = tr[tr["src"] == src]
-    if dst is not None:
-        tr = tr[tr["dst"] == dst]
-    return [(r.src, r.dst, round(r.t_sent, 9), round(r.t_delivered, 9)) for r in tr.itertuples()]
 
 
 def test_root_broadcast_as_want_block_every_holder_answers():
