@@ -9,12 +9,12 @@ L = 0.01
 """One-way latency of every link in the hand-worked scenarios, seconds."""
 
 
-def swarm(peers, links, *, bandwidth=None, **opts):
+def swarm(peers, links, *, bandwidth=None, seed=0, **opts):
     """``peers``: names; ``links``: (a, b, one-way latency); bandwidth: name -> (up, down).
 
     Every delivered message is also logged in ``net.log`` as (time, src, dst, Message).
     """
-    net = Network("fifo", trace=True)
+    net = Network("fifo", trace=True, seed=seed)
     for p in peers:
         up, down = (bandwidth or {}).get(p, (float("inf"), float("inf")))
         net.add_node(p, upload_Bps=up, download_Bps=down)

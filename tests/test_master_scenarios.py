@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import pytest
 
-from _scenarios import L, cancels, drain, mesh, messages, swarm
-
 from models.dag import CidAllocator, benchmark_blocks, chunked_file
 from models.messages import Message, wire_size
 from models.swarm import Swarm
 from sim import Network
+
+from _scenarios import L, cancels, drain, mesh, messages, swarm
 
 
 def test_root_broadcast_as_want_block_every_holder_answers():
