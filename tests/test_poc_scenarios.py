@@ -109,19 +109,7 @@ def test_dont_have_moves_the_want_block_to_the_next_peer():
     DONT_HAVE moves the want-block to the other, which has it. Seeds are searched until the
     draw picks the peer without x, then the timing is checked."""
     for seed in range(30):
-        net = Network("fifo", seed=seed)
-        for p in ("a", "b", "leech"):
-            net.add_node(p)
-        for u, v, lat in mesh(["a", "b", "leech"]):
-            net.connect(u, v, latency_s=lat)
-        sw = Swarm(net, strategy="poc")
-        log = []
-        node = net.node("leech")
-        inner = node.receiver
-        node.receiver = lambda src, msg, inner=inner: (
-            log.append((net.now, src, msg)),
-            inner(src, msg),
-        )
+        net, sw = swarm(["a", "b", "leech"], mesh(["a", "b", "leech"]), seed=seed, strategy="poc")
         obj = dag_with_children(1)
         root, x = obj.cids_in_order
         sw.peer("a").seed(obj, [root])
