@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run the built-in end-to-end demo")
     demo.add_argument(
         "--strategy",
-        choices=["both", "master", "poc"],
+        choices=["both", "master", "poc", "poc-potential"],
         default="both",
         help="which strategy to run (default: both, side by side)",
     )

@@ -23,6 +23,7 @@ from models.messages import Message, entry_counts, message_kind, wire_size
 from models.poc.client import PocClient
 from models.poc.config import PocConfig
 from models.poc.engine import PocEngine
+from models.poc.potential import PotentialClient, PotentialConfig
 from models.routing import NilRouting, Routing
 from models.stats import PeerStats
 from sim.network import Network
@@ -44,6 +45,7 @@ class Strategy:
 STRATEGIES: dict[str, Strategy] = {
     "master": Strategy("master", MasterConfig, MasterClient, MasterEngine, "master"),
     "poc": Strategy("poc", PocConfig, PocClient, PocEngine, "poc"),
+    "poc-potential": Strategy("poc-potential", PotentialConfig, PotentialClient, PocEngine, "poc"),
 }
 """Strategies by name. ``protocol`` is the wire schema: ``master`` speaks
 ``/ipfs/bitswap/1.1.0`` (no HAVE / DONT_HAVE), ``poc`` ``/ipfs/bitswap/1.2.0``."""

@@ -84,3 +84,14 @@ def items(net, kinds=None):
     if kinds is not None:
         out = [x for x in out if x[3] in kinds]
     return out
+
+
+def dag_with_children(n):
+    """A root (8,000 B, so it is answered with HAVE) linking ``n`` 8,000 B blocks."""
+    from models.dag import CidAllocator, Dag
+
+    alloc = CidAllocator()
+    root, *kids = (alloc.allocate() for _ in range(n + 1))
+    sizes = dict.fromkeys([root, *kids], 8000)
+    children = {root: tuple(kids)} | {k: () for k in kids}
+    return Dag(root=root, size_of=sizes, children=children, cids_in_order=(root, *kids))

@@ -13,7 +13,7 @@ from models.dag import CidAllocator, benchmark_blocks, chunked_file
 from models.swarm import Swarm
 from sim import Network
 
-from _scenarios import L, drain, items, mesh, swarm
+from _scenarios import L, dag_with_children, drain, items, mesh, swarm
 
 D = 0.001  # debounce
 
@@ -65,17 +65,6 @@ def test_an_800_byte_root_is_answered_with_the_block_itself():
     assert leech.fetches[0].time_to_fetch_s == pytest.approx(D + 2 * L)
     assert (leech.stats.blocks_received, leech.stats.dup_blocks_received) == (2, 1)
     assert items(net, {"have", "want-block"}) == []
-
-
-def dag_with_children(n):
-    """A root (8,000 B, so it is answered with HAVE) linking ``n`` 8,000 B blocks."""
-    from models.dag import Dag
-
-    alloc = CidAllocator()
-    root, *kids = (alloc.allocate() for _ in range(n + 1))
-    sizes = dict.fromkeys([root, *kids], 8000)
-    children = {root: tuple(kids)} | {k: () for k in kids}
-    return Dag(root=root, size_of=sizes, children=children, cids_in_order=(root, *kids))
 
 
 def test_dont_have_then_exhausted_wants_are_broadcast():

@@ -10,6 +10,9 @@ from dataclasses import dataclass, fields
 
 __all__ = ["MasterConfig"]
 
+_FRACTIONS = ("max_acceptable_dupes", "min_dupes_to_try_less_splits", "new_latency_weight")
+_MAY_BE_ZERO = ("min_received_to_adjust_split",)
+
 
 @dataclass(frozen=True)
 class MasterConfig:
@@ -92,10 +95,11 @@ class MasterConfig:
                 raise ValueError(f"master.{f.name} must be a number, got {value!r}")
             if f.type == "int" and not isinstance(value, int):
                 raise ValueError(f"master.{f.name} must be a whole number, got {value!r}")
-            if value <= 0 and f.name not in ("min_received_to_adjust_split",):
+            if f.name in _FRACTIONS:
+                if not 0 <= value <= 1:
+                    raise ValueError(f"master.{f.name} must be in [0, 1], got {value!r}")
+            elif value < 0 or (value == 0 and f.name not in _MAY_BE_ZERO):
                 raise ValueError(f"master.{f.name} must be > 0, got {value!r}")
-            if value < 0:
-                raise ValueError(f"master.{f.name} must be >= 0, got {value!r}")
         if self.initial_split > self.max_split:
             raise ValueError(
                 f"master.initial_split ({self.initial_split}) must be <= master.max_split "

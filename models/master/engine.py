@@ -11,39 +11,20 @@ the want from the ledger and the task from the queue, which freezes the peer
 cache answers ``GetSize``; see :mod:`models.blockstore`). ``AddBlocks`` (new local blocks)
 pushes a one-task block for every ledger that wants one: how leeches reseed each other.
 
-**Workers** (``taskWorker``/``nextEnvelope``, ``decision/engine.go@v0.1.11``; ``taskWorker``/
-``sendBlocks``, ``workers.go@v0.1.11``). There are ``engine_task_workers`` engine workers (1 in
-v0.1.8, 8 from v0.1.9) and ``send_workers`` Bitswap send workers (8). The engine's outbox is
-unbuffered: an engine worker first hands its one-time result channel to an idle send worker,
-and only then pops a task block. So a preparation starts only when one engine worker *and* one
-send worker are free; the two stay paired while the engine worker waits for work and prepares.
+**Workers** (:mod:`models.engine_workers`: engine task workers paired with Bitswap send
+workers through the unbuffered outbox, ``workSignal``, the 100 ms ticker, blockstore reads;
+``decision/engine.go@v0.1.11``, ``workers.go@v0.1.11``). ``engine_task_workers`` is 1 in v0.1.8,
+8 from v0.1.9; ``parallel_blockstore_reads`` is off in v0.1.8 (reads one after another). What is
+master's own:
 
-* *Waiting for work*: a pair whose pop returned None waits for the engine's ``workSignal`` or
-  its 100 ms ticker. ``workSignal`` is a channel of capacity 1 written without blocking: each
-  signal (a request with new work, ``AddBlocks`` with work, a response sent) wakes **one**
-  waiting pair, which pops again; with nobody waiting it is kept (one token at most) for the
-  next pair that starts waiting. Several pairs can wait at once; one signal never wakes two.
-* *Thaw*: the ticker ticks at ``k * thaw_interval_s`` (k = 1, 2, … from t = 0). A tick wakes
-  one waiting pair, which runs ``ThawRound`` and pops. Go's ticker channel buffers one tick, so
-  a pair that starts waiting after a tick passed while nobody waited takes it at once (thaw +
-  pop), else it waits for the next tick or signal. While nobody waits there is no thaw at all.
-  When a token and a tick are both ready Go's ``select`` picks at random; here the token first.
-* *Preparation*: the pair reads the popped block's blocks (those still in the blockstore).
-  With ``parallel_blockstore_reads`` (v0.1.9+ ``blockstoremanager.go``) every read runs in a
-  pool of 128 blockstore workers shared by all engine workers, so a response costs one
-  ``blockstore.get_latency_s`` unless more than 128 reads overlap (then reads queue for the
-  earliest free worker, in the order preparations start: an approximation of Go's channel
-  order). Without it (v0.1.8) the reads run one after another: k × latency. With zero latency
-  (or nothing to read) the preparation takes no simulated time and no event.
-* *Send*: the response (the blocks only: ``sendBlocks`` builds ``bsmsg.New(false)``; the
-  envelope's ``New(true)`` never reaches the wire) goes to the paired send worker and the engine
-  worker returns to the outbox. An empty response (no block left) is dropped, its tasks marked
-  done without a signal, and the same pair pops again. The send worker first runs
-  ``MessageSent`` (the ledger forgets the wants for the sent blocks and counts the bytes), then
-  calls ``host.send_response(dst, msg, on_sent)``; it stays busy until ``on_sent()`` (the last
-  byte left the sender: go's synchronous ``SendMessage``). Then the block's tasks are done
-  (``TaskDone``), ``workSignal`` is signalled, and the send worker takes the next engine
-  worker waiting at the outbox.
+* *Pop*: ``PopBlock``, one task block per response.
+* *Thaw*: a tick taken by a waiting pair runs ``ThawRound``: every frozen peer's freeze value
+  drops by half, rounded up (:mod:`models.master.peertaskqueue`).
+* *Response*: the block's blocks still in the blockstore (``sendBlocks`` builds
+  ``bsmsg.New(false)`` with the blocks only; the envelope's ``New(true)`` never reaches the
+  wire). A task block with none of its blocks left gives an empty response, dropped.
+* *Send*: ``MessageSent`` (before the send): the ledger forgets the wants for the sent blocks
+  and counts the bytes. At ``on_sent()`` the block's tasks are done (``TaskDone``).
 
 Discrepancies with Go that are deliberate: Go iterates maps where this module uses insertion
 order (a message's wantlist in ``MessageReceived``, the ledgers in ``AddBlocks``, the blocks of
@@ -52,46 +33,23 @@ Disconnecting a peer does not clear its queued tasks (as in v0.1.11): they are s
 and handed to ``send_response``, which must cope; ``MessageSent`` re-creates the ledger
 (``findOrCreate``).
 
-Cost: no SimPy process; one event per preparation with latency, at most one pending tick (only
-while a pair waits and a tick would change something), plus the host's send events.
+Cost: that of the workers (:mod:`models.engine_workers`); no SimPy process.
 """
 
 from __future__ import annotations
 
-import heapq
-import math
-from collections.abc import Callable, Hashable
-from functools import partial
-from typing import Protocol, cast
+from collections.abc import Hashable
 
-from simpy.events import Event
-
-from models.blockstore import Blockstore
+from models.engine_workers import EngineHost, EngineWorkers
 from models.master.config import MasterConfig
 from models.master.ledger import Ledger
 from models.master.peertaskqueue import PeerTaskQueue, Task, TaskBlock
 from models.messages import Message
-from sim.network import Network
 
 __all__ = ["EngineHost", "MasterEngine"]
 
-_EPS = 1e-9
 
-
-class EngineHost(Protocol):
-    """What the engine needs from the peer it serves."""
-
-    name: Hashable
-    blockstore: Blockstore
-    net: Network
-
-    def send_response(self, dst: Hashable, msg: Message, on_sent: Callable[[], None]) -> None:
-        """Send a response message to ``dst``; call ``on_sent()`` once its last byte has left
-        (also if it cannot be sent, e.g. ``dst`` is gone)."""
-        ...
-
-
-class MasterEngine:
+class MasterEngine(EngineWorkers[PeerTaskQueue, TaskBlock]):
     """go-bitswap master's decision engine plus the Bitswap send workers (module docstring).
 
     Introspection: :attr:`ledgers`, :attr:`queue`, :attr:`responses_sent`,
@@ -100,40 +58,10 @@ class MasterEngine:
     """
 
     def __init__(self, host: EngineHost, config: MasterConfig) -> None:
-        self.host = host
+        super().__init__(host, config, PeerTaskQueue(freezing=config.freezing))
         self.config = config
-        self.net = host.net
-        self.blockstore = host.blockstore
-        self.queue = PeerTaskQueue(freezing=config.freezing)
         self.ledgers: dict[Hashable, Ledger] = {}
         """Partner -> ledger, in creation order (Go: ``ledgerMap``)."""
-        self.responses_sent = 0
-        """Response messages handed to ``send_response``."""
-        self.blocks_sent = 0
-        self.block_bytes_sent = 0
-        """Raw block bytes in those responses."""
-        self.empty_responses = 0
-        """Popped task blocks dropped because none of their blocks was in the blockstore."""
-        self.thaw_rounds = 0
-        """``ThawRound`` calls (ticks taken by a waiting pair)."""
-
-        # Workers (see the module docstring). Every pair handshakes and finds no work at start.
-        pairs = min(config.engine_task_workers, config.send_workers)
-        self._free_engine = config.engine_task_workers - pairs  # blocked on the outbox
-        self._free_send = config.send_workers - pairs  # waiting for an outbox channel
-        self._waiting = pairs  # paired, waiting for workSignal or a tick
-        self._ready = 0  # paired and about to pop (woken, or continuing after an empty response)
-        self._preparing = 0  # paired, reading blocks
-        self._sending = 0  # send workers between envelope and on_sent
-        self._pumping = False
-        # workSignal: a buffered token (capacity 1).
-        self._signal = False
-        # Ticker: index of the last tick taken, or passed while pairs were waiting.
-        self._interval = config.thaw_interval_s
-        self._last_tick = self._tick_now()
-        self._tick_pending = False
-        # Parallel reads: when each busy blockstore worker is free (absolute seconds).
-        self._bs_free: list[float] = []
 
     # ------------------------------------------------------------------ connections
     def peer_connected(self, p: Hashable) -> None:
@@ -214,182 +142,34 @@ class MasterEngine:
             self._signal_new_work()
         self._pump()
 
-    # ------------------------------------------------------------------ workers
-    def _signal_new_work(self) -> None:
-        """``signalNewWork``: wake one waiting pair, else keep the token."""
-        if self._waiting:
-            self._take_waiting()
-            self._ready += 1
-        else:
-            self._signal = True
+    # ------------------------------------------------------------------ worker hooks
+    def _pop(self) -> TaskBlock | None:
+        """``PopBlock``."""
+        return self.queue.pop_block()
 
-    def _take_waiting(self) -> None:
-        self._waiting -= 1
-        if self._waiting == 0:
-            # Every tick up to now was taken by a waiting pair; later ones get buffered.
-            now_tick = self._tick_now()
-            if now_tick > self._last_tick:
-                self._last_tick = now_tick
+    def _thaw_round(self) -> None:
+        """``ThawRound``: frozen peers thaw."""
+        self.queue.thaw_round()
 
-    def _pump(self) -> None:
-        """Run every pair that can act now, in a loop (never recursively), then arm the ticker."""
-        if self._pumping:
-            return
-        self._pumping = True
-        try:
-            while True:
-                if self._ready:
-                    self._ready -= 1
-                elif self._free_engine and self._free_send:
-                    self._free_engine -= 1
-                    self._free_send -= 1
-                else:
-                    break
-                self._next_envelope()
-        finally:
-            self._pumping = False
-        self._arm_ticker()
-
-    def _next_envelope(self) -> None:
-        """One pair runs ``nextEnvelope`` until it starts a preparation or waits."""
-        queue = self.queue
-        block = queue.pop_block()
-        while block is None:
-            # Go's select; with both ready it picks at random, here the token first.
-            if self._signal:
-                self._signal = False
-            elif self._waiting == 0 and self._tick_now() > self._last_tick:
-                self._last_tick = self._tick_now()  # the buffered tick
-                queue.thaw_round()
-                self.thaw_rounds += 1
-            else:
-                self._waiting += 1
-                return
-            block = queue.pop_block()
+    def _envelope(self, block: TaskBlock) -> tuple[Hashable, Message]:
+        """The blocks of ``block`` still in the blockstore, in task order."""
         size_of = self.blockstore.size_of
         blocks: dict[int, int] = {}
         for cid, _ in block.tasks:
             size = size_of(cid)
             if size is not None:
                 blocks[cid] = size
-        delay = self._read_delay(len(blocks))
-        if delay > 0.0:
-            self._preparing += 1
-            self.net.call_at(delay, self._on_read, (block, blocks))
-        else:
-            self._deliver(block, blocks)
+        return block.target, Message(blocks=blocks)
 
-    def _read_delay(self, n: int) -> float:
-        """Seconds to read ``n`` blocks now (see the module docstring)."""
-        latency = self.blockstore.get_latency_s
-        if n == 0 or latency == 0.0:
-            return 0.0
-        if not self.config.parallel_blockstore_reads:
-            return n * latency
-        now = self.net.now
-        free = self._bs_free
-        end = 0.0
-        for _ in range(n):
-            if free and free[0] <= now:
-                heapq.heappop(free)
-                start = 0.0
-            elif len(free) < self.config.blockstore_workers:
-                start = 0.0
-            else:
-                start = heapq.heappop(free) - now
-            done = start + latency  # offsets from now, so a lone read is exactly `latency`
-            heapq.heappush(free, now + done)
-            if done > end:
-                end = done
-        return end
-
-    def _on_read(self, event: Event) -> None:
-        block, blocks = cast(tuple[TaskBlock, dict[int, int]], event.value)
-        self._preparing -= 1
-        self._deliver(block, blocks)
-        self._pump()
-
-    def _deliver(self, block: TaskBlock, blocks: dict[int, int]) -> None:
-        """The envelope is ready: hand it to the paired send worker (or drop it if empty)."""
-        if not blocks:
-            # "If we don't have the block, don't hold that against the peer": done, no signal,
-            # and the same pair pops again.
-            self.queue.task_done(block.target, block.cids)
-            self.empty_responses += 1
-            self._ready += 1
-            return
-        self._free_engine += 1
-        self._sending += 1
-        dst = block.target
-        # MessageSent runs before the send (workers.go@v0.1.11).
+    def _message_sent(self, dst: Hashable, msg: Message) -> None:
+        """``MessageSent``: the ledger counts the bytes and forgets the wants (re-created if
+        ``dst`` disconnected meanwhile: ``findOrCreate``)."""
         ledger = self._find_or_create(dst)
         wantlist = ledger.wantlist
-        total = 0
-        for cid, size in blocks.items():
+        for cid, size in msg.blocks.items():
             ledger.sent_bytes(size)
             wantlist.pop(cid, None)
-            total += size
-        self.responses_sent += 1
-        self.blocks_sent += len(blocks)
-        self.block_bytes_sent += total
-        self.host.send_response(dst, Message(blocks=blocks), partial(self._on_sent, block))
 
-    def _on_sent(self, block: TaskBlock) -> None:
-        """The envelope's ``Sent`` callback, then the send worker returns to the outbox."""
-        self._sending -= 1
+    def _tasks_done(self, block: TaskBlock) -> None:
+        """``TaskDone`` for the block's tasks."""
         self.queue.task_done(block.target, block.cids)
-        self._signal_new_work()
-        self._free_send += 1
-        self._pump()
-
-    # ------------------------------------------------------------------ ticker
-    def _tick_now(self) -> int:
-        """Index of the last tick at or before now."""
-        return math.floor(self.net.now / self._interval + _EPS)
-
-    def _arm_ticker(self) -> None:
-        """Schedule the next tick if a pair waits and a thaw + pop would change something
-        (skipped ticks would only find nothing: skipping them changes no state)."""
-        if self._tick_pending or not self._waiting or not self.queue.pop_would_act():
-            return
-        k = self._tick_now() + 1
-        self._tick_pending = True
-        delay = k * self._interval - self.net.now
-        self.net.call_at(delay if delay > 0.0 else 0.0, self._on_tick, k)
-
-    def _on_tick(self, event: Event) -> None:
-        self._tick_pending = False
-        if not self._waiting:
-            return  # nobody waits: the tick stays in the ticker's buffer (lazily)
-        self._last_tick = cast(int, event.value)
-        self.queue.thaw_round()
-        self.thaw_rounds += 1
-        self._take_waiting()
-        self._ready += 1
-        self._pump()
-
-    # ------------------------------------------------------------------ introspection
-    def worker_counts(self) -> dict[str, int]:
-        """Where the workers are now.
-
-        ``waiting``: pairs waiting for work; ``preparing``: pairs reading blocks; ``sending``:
-        send workers between envelope and ``on_sent``; ``engine_idle``: engine workers blocked
-        on the outbox (no free send worker); ``send_idle``: send workers with no engine worker.
-        """
-        return {
-            "waiting": self._waiting,
-            "preparing": self._preparing,
-            "sending": self._sending,
-            "engine_idle": self._free_engine,
-            "send_idle": self._free_send,
-        }
-
-    @property
-    def busy_send_workers(self) -> int:
-        """Send workers with a response in flight."""
-        return self._sending
-
-    @property
-    def busy_engine_workers(self) -> int:
-        """Engine workers preparing a response."""
-        return self._preparing

@@ -23,6 +23,7 @@ from models.poc.peermanager import PeerManager
 from models.poc.policy import WantPolicy
 from models.poc.presence import BlockPresenceManager, SessionInterestManager
 from models.poc.session import PocSession
+from models.poc.wantsender import SessionWantSender
 from models.routing import ProviderQueryManager
 from models.sessionwantlist import SessionWantlist
 
@@ -38,10 +39,15 @@ OnBlock = Callable[[int], None]
 class PocClient:
     """Sessions, want manager, peer manager and provider queries of one poc peer.
 
+    ``want_sender_class`` is the session want sender each session uses (v0.2.0's
+    :class:`~models.poc.wantsender.SessionWantSender`; the potential variant overrides it).
+
     Args:
         policy: builds one fan-out policy per session from the config (default
             :class:`~models.poc.policy.WantPolicy`, go-bitswap's behaviour).
     """
+
+    want_sender_class: type = SessionWantSender
 
     def __init__(
         self, peer: Peer, cfg: PocConfig, policy: Callable[[PocConfig], Any] | None = None

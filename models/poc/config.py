@@ -68,6 +68,9 @@ class PocConfig:
     """``sendMessageMaxDelay``: ... or at once 20 ms after the first pending enqueue."""
 
     # --- DONT_HAVE timeouts (internal/messagequeue/donthavetimeoutmgr.go@v0.2.0)
+    dont_have_timeouts: bool = True
+    """Simulate a DONT_HAVE for a want-block unanswered after the timeout (PR #248, #284: in
+    v0.2.0; absent from the autumn-2019 "want potential" variant)."""
     dont_have_timeout_s: float = 5.0
     """``dontHaveTimeout``: used until the peer's latency is known."""
     max_expected_want_process_time_s: float = 0.2

@@ -34,13 +34,12 @@ one was a DONT_HAVE or the new one has the block); a want-block task with the bl
 Work = block size. A new task is dropped if a task for that CID is being sent (active) and it
 brings neither a want-block nor a "have block" that the active ones lack (``HasNewInfo``).
 
-**Workers** (``taskWorker``/``nextEnvelope``, ``internal/decision/engine.go@v0.2.0``;
-``taskWorker``/``sendBlocks``, ``workers.go@v0.2.0``), the same machinery as
-:mod:`models.master.engine`: ``engine_task_workers`` (8) engine workers and ``send_workers`` (8)
-send workers; the unbuffered outbox pairs one of each before a pop. A pair whose pop finds
-nothing waits for ``workSignal`` (capacity 1: one signal wakes one waiting pair, or is kept for
-the next one) or for the 100 ms ticker. Signals come from a request that created tasks, from
-``add_blocks`` with work, and from every response sent.
+**Workers** (:mod:`models.engine_workers`: engine task workers paired with Bitswap send
+workers through the unbuffered outbox, ``workSignal``, the 100 ms ticker, blockstore reads;
+``internal/decision/engine.go@v0.2.0``, ``workers.go@v0.2.0``): ``engine_task_workers`` (8)
+engine workers and ``send_workers`` (8) send workers, as in master. Signals come from a request
+that created tasks, from ``add_blocks`` with work, and from every response sent. What is poc's
+own:
 
 * *Ticker*: ``ThawRound`` changes nothing (``IgnoreFreezing(true)``: no peer is ever frozen),
   but the tick still matters: it wakes one waiting pair, which pops. Since one request creates
@@ -53,12 +52,10 @@ the next one) or for the 100 ms ticker. Signals come from a request that created
   order until their Work reaches 16 KiB. 8,000 B blocks go 3 per response (8,000, 16,000 <
   16,384, 24,000); 256 KiB leaves 1 per response; presences alone 432 (CIDv1, 38 B) or 456
   (CIDv0, 36 B) per response.
-* *Preparation*: HAVE tasks become HAVE presences, DONT_HAVE tasks DONT_HAVE presences; the
-  blocks of block tasks are read (only those in the blockstore; as master, one
-  ``get_latency_s`` per response in a pool of ``blockstore_workers`` with
-  ``parallel_blockstore_reads``, else one read after another). A block task whose block is not
-  there becomes a DONT_HAVE if its want asked for one, else nothing. A response with nothing in
-  it is dropped, its tasks done without a signal, and the same pair pops again.
+* *Response*: HAVE tasks become HAVE presences, DONT_HAVE tasks DONT_HAVE presences; block
+  tasks become the blocks in the blockstore (which are then read, as in master). A block task
+  whose block is not there becomes a DONT_HAVE if its want asked for one, else nothing. A
+  response with nothing in it is dropped, its tasks done without a signal.
 * *Send*: the wire message is built fresh (``sendBlocks``: ``bsmsg.New(false)`` with the
   presences and blocks only; ``pendingBytes`` never reaches the wire, ``reference`` §2.4). The
   send worker first runs ``MessageSent``: a sent block counts its bytes and removes the CID's
@@ -72,46 +69,30 @@ the ledgers in ``add_blocks``, the blocks and presences of a response); goroutin
 fixed order (woken pairs before new pairs); when a token and a tick are both ready Go picks at
 random, here the token. Disconnecting a peer does not clear its queued tasks (as in Go).
 
-Cost: no SimPy process; one event per preparation with latency, at most one pending tick, plus
-the host's send events.
+Cost: that of the workers (:mod:`models.engine_workers`); no SimPy process.
 """
 
 from __future__ import annotations
 
-import heapq
-import math
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from dataclasses import dataclass
-from functools import partial
 from typing import Protocol, cast
 
-from simpy.events import Event
-
-from models.blockstore import Blockstore
+from models import engine_workers
+from models.engine_workers import EngineWorkers
 from models.messages import Message, PresenceType, WantType, presence_wire_size
 from models.poc.config import PocConfig
 from models.poc.ledger import Ledger
 from models.poc.peertaskqueue import PeerTaskQueue, Task
-from sim.network import Network
 
 __all__ = ["BitswapTaskMerger", "EngineHost", "PocEngine", "TaskData", "block_presence_size"]
 
-_EPS = 1e-9
 
-
-class EngineHost(Protocol):
+class EngineHost(engine_workers.EngineHost, Protocol):
     """What the engine needs from the peer it serves."""
 
-    name: Hashable
-    blockstore: Blockstore
-    net: Network
     cid_version: int
     """0 or 1: the length of the CIDs, for ``BlockPresenceSize``."""
-
-    def send_response(self, dst: Hashable, msg: Message, on_sent: Callable[[], None]) -> None:
-        """Send a response message to ``dst``; call ``on_sent()`` once its last byte has left
-        (also if it cannot be sent, e.g. ``dst`` is gone)."""
-        ...
 
 
 def block_presence_size(cid_version: int) -> int:
@@ -167,11 +148,11 @@ class BitswapTaskMerger:
             existing.work = old.block_size
 
 
-_Prepared = tuple[Hashable, list[Task], dict[int, PresenceType], list[Task], dict[int, int]]
-"""(peer, popped tasks, presences, block tasks, sizes of the blocks found)."""
+_Popped = tuple[Hashable, list[Task]]
+"""(peer, tasks) of one ``PopTasks``."""
 
 
-class PocEngine:
+class PocEngine(EngineWorkers[PeerTaskQueue, _Popped]):
     """go-bitswap v0.2.0's decision engine plus the Bitswap send workers (module docstring).
 
     Introspection: :attr:`ledgers`, :attr:`queue`, :attr:`responses_sent`,
@@ -181,41 +162,14 @@ class PocEngine:
     """
 
     def __init__(self, host: EngineHost, config: PocConfig) -> None:
-        self.host = host
+        super().__init__(host, config, PeerTaskQueue(BitswapTaskMerger()))
         self.config = config
-        self.net = host.net
-        self.blockstore = host.blockstore
-        self.queue = PeerTaskQueue(BitswapTaskMerger())
         self.ledgers: dict[Hashable, Ledger] = {}
         """Partner -> ledger, in creation order (Go: ``ledgerMap``)."""
         self.presence_work_bytes = block_presence_size(host.cid_version)
         """Work of a HAVE or DONT_HAVE task (``BlockPresenceSize``), bytes."""
-        self.responses_sent = 0
-        """Response messages handed to ``send_response``."""
-        self.blocks_sent = 0
-        self.block_bytes_sent = 0
-        """Raw block bytes in those responses."""
         self.haves_sent = 0
         self.dont_haves_sent = 0
-        self.empty_responses = 0
-        """Popped tasks dropped because they produced nothing to send."""
-        self.thaw_rounds = 0
-        """Ticks taken by a waiting pair (each runs a ``ThawRound`` that changes nothing)."""
-
-        # Workers (see the module docstring). Every pair handshakes and finds no work at start.
-        pairs = min(config.engine_task_workers, config.send_workers)
-        self._free_engine = config.engine_task_workers - pairs  # blocked on the outbox
-        self._free_send = config.send_workers - pairs  # waiting for an outbox channel
-        self._waiting = pairs  # paired, waiting for workSignal or a tick
-        self._ready = 0  # paired and about to pop (woken, or continuing after an empty response)
-        self._preparing = 0  # paired, reading blocks
-        self._sending = 0  # send workers between envelope and on_sent
-        self._pumping = False
-        self._signal = False  # workSignal: a buffered token (capacity 1)
-        self._interval = config.thaw_interval_s
-        self._last_tick = self._tick_now()  # index of the last tick taken or passed while waiting
-        self._tick_pending = False
-        self._bs_free: list[float] = []  # when each busy blockstore worker is free (absolute s)
 
     # ------------------------------------------------------------------ connections
     def peer_connected(self, p: Hashable) -> None:
@@ -308,58 +262,20 @@ class PocEngine:
             self._signal_new_work()
         self._pump()
 
-    # ------------------------------------------------------------------ workers
-    def _signal_new_work(self) -> None:
-        """``signalNewWork``: wake one waiting pair, else keep the token."""
-        if self._waiting:
-            self._take_waiting()
-            self._ready += 1
-        else:
-            self._signal = True
+    # ------------------------------------------------------------------ worker hooks
+    def _pop(self) -> _Popped | None:
+        """``PopTasks(target_message_size_bytes)``."""
+        peer, tasks, _ = self.queue.pop_tasks(self.config.target_message_size_bytes)
+        return (peer, tasks) if tasks else None
 
-    def _take_waiting(self) -> None:
-        self._waiting -= 1
-        if self._waiting == 0:
-            # Every tick up to now was taken by a waiting pair; later ones get buffered.
-            now_tick = self._tick_now()
-            if now_tick > self._last_tick:
-                self._last_tick = now_tick
+    def _thaw_round(self) -> None:
+        """``ThawRound`` with ``IgnoreFreezing(true)``: nothing is frozen, nothing to do (the
+        tick still woke a pair)."""
 
-    def _pump(self) -> None:
-        """Run every pair that can act now, in a loop (never recursively), then arm the ticker."""
-        if self._pumping:
-            return
-        self._pumping = True
-        try:
-            while True:
-                if self._ready:
-                    self._ready -= 1
-                elif self._free_engine and self._free_send:
-                    self._free_engine -= 1
-                    self._free_send -= 1
-                else:
-                    break
-                self._next_envelope()
-        finally:
-            self._pumping = False
-        self._arm_ticker()
-
-    def _next_envelope(self) -> None:
-        """One pair runs ``nextEnvelope`` until it starts a preparation or waits."""
-        queue = self.queue
-        target = self.config.target_message_size_bytes
-        peer, tasks, _ = queue.pop_tasks(target)
-        while not tasks:
-            # Go's select; with both ready it picks at random, here the token first.
-            if self._signal:
-                self._signal = False
-            elif self._waiting == 0 and self._tick_now() > self._last_tick:
-                self._last_tick = self._tick_now()  # the buffered tick: ThawRound is a no-op
-                self.thaw_rounds += 1
-            else:
-                self._waiting += 1
-                return
-            peer, tasks, _ = queue.pop_tasks(target)
+    def _envelope(self, popped: _Popped) -> tuple[Hashable, Message]:
+        """Presences for the HAVE and DONT_HAVE tasks, then the block tasks' blocks found in
+        the blockstore (or a DONT_HAVE if the want asked for one), in task order."""
+        peer, tasks = popped
         presences: dict[int, PresenceType] = {}
         block_tasks: list[Task] = []
         for t in tasks:
@@ -370,143 +286,31 @@ class PocEngine:
                 block_tasks.append(t)
             else:
                 presences[t.topic] = PresenceType.Have
+        msg = Message(presences=presences)
         size_of = self.blockstore.size_of
-        found: dict[int, int] = {}
         for t in block_tasks:
             size = size_of(t.topic)
-            if size is not None:
-                found[t.topic] = size
-        prepared: _Prepared = (peer, tasks, presences, block_tasks, found)
-        delay = self._read_delay(len(found))
-        if delay > 0.0:
-            self._preparing += 1
-            self.net.call_at(delay, self._on_read, prepared)
-        else:
-            self._deliver(prepared)
-
-    def _read_delay(self, n: int) -> float:
-        """Seconds to read ``n`` blocks now (as :meth:`MasterEngine._read_delay
-        <models.master.engine.MasterEngine._read_delay>`)."""
-        latency = self.blockstore.get_latency_s
-        if n == 0 or latency == 0.0:
-            return 0.0
-        if not self.config.parallel_blockstore_reads:
-            return n * latency
-        now = self.net.now
-        free = self._bs_free
-        end = 0.0
-        for _ in range(n):
-            if free and free[0] <= now:
-                heapq.heappop(free)
-                start = 0.0
-            elif len(free) < self.config.blockstore_workers:
-                start = 0.0
-            else:
-                start = heapq.heappop(free) - now
-            done = start + latency  # offsets from now, so a lone read is exactly `latency`
-            heapq.heappush(free, now + done)
-            if done > end:
-                end = done
-        return end
-
-    def _on_read(self, event: Event) -> None:
-        self._preparing -= 1
-        self._deliver(cast(_Prepared, event.value))
-        self._pump()
-
-    def _deliver(self, prepared: _Prepared) -> None:
-        """The envelope is ready: hand it to the paired send worker (or drop it if empty)."""
-        peer, tasks, presences, block_tasks, found = prepared
-        msg = Message(presences=presences)
-        for t in block_tasks:
-            size = found.get(t.topic)
             if size is not None:
                 msg.add_block(t.topic, size)
             elif _data(t).send_dont_have:
                 msg.add_dont_have(t.topic)  # the block vanished
-        if msg.is_empty():
-            # Nothing to send: done, no signal, and the same pair pops again.
-            self.queue.tasks_done(peer, tasks)
-            self.empty_responses += 1
-            self._ready += 1
-            return
-        self._free_engine += 1
-        self._sending += 1
-        # MessageSent runs in the send worker before the send (workers.go@v0.2.0).
+        return peer, msg
+
+    def _message_sent(self, peer: Hashable, msg: Message) -> None:
+        """``MessageSent``: a sent block counts its bytes and removes the want of either type,
+        a HAVE removes a want-have, a DONT_HAVE nothing."""
         ledger = self._find_or_create(peer)
-        total = 0
         for cid, size in msg.blocks.items():
             ledger.sent_bytes(size)
             ledger.remove_type(cid, WantType.Block)
-            total += size
         haves = 0
         for cid, presence in msg.presences.items():
             if presence == PresenceType.Have:
                 ledger.remove_type(cid, WantType.Have)
                 haves += 1
-        self.responses_sent += 1
-        self.blocks_sent += len(msg.blocks)
-        self.block_bytes_sent += total
         self.haves_sent += haves
         self.dont_haves_sent += len(msg.presences) - haves
-        self.host.send_response(peer, msg, partial(self._on_sent, peer, tasks))
 
-    def _on_sent(self, peer: Hashable, tasks: list[Task]) -> None:
-        """The envelope's ``Sent`` callback (``TasksDone`` + ``signalNewWork``), then the send
-        worker returns to the outbox."""
-        self._sending -= 1
-        self.queue.tasks_done(peer, tasks)
-        self._signal_new_work()
-        self._free_send += 1
-        self._pump()
-
-    # ------------------------------------------------------------------ ticker
-    def _tick_now(self) -> int:
-        """Index of the last tick at or before now."""
-        return math.floor(self.net.now / self._interval + _EPS)
-
-    def _arm_ticker(self) -> None:
-        """Schedule the next tick if a pair waits and a pop would change something (skipped
-        ticks would only find nothing: skipping them changes no state)."""
-        if self._tick_pending or not self._waiting or not self.queue.pop_would_act():
-            return
-        k = self._tick_now() + 1
-        self._tick_pending = True
-        delay = k * self._interval - self.net.now
-        self.net.call_at(delay if delay > 0.0 else 0.0, self._on_tick, k)
-
-    def _on_tick(self, event: Event) -> None:
-        self._tick_pending = False
-        if not self._waiting:
-            return  # nobody waits: the tick stays in the ticker's buffer (lazily)
-        self._last_tick = cast(int, event.value)
-        self.thaw_rounds += 1  # ThawRound: nothing is frozen
-        self._take_waiting()
-        self._ready += 1
-        self._pump()
-
-    # ------------------------------------------------------------------ introspection
-    def worker_counts(self) -> dict[str, int]:
-        """Where the workers are now.
-
-        ``waiting``: pairs waiting for work; ``preparing``: pairs reading blocks; ``sending``:
-        send workers between envelope and ``on_sent``; ``engine_idle``: engine workers blocked
-        on the outbox (no free send worker); ``send_idle``: send workers with no engine worker.
-        """
-        return {
-            "waiting": self._waiting,
-            "preparing": self._preparing,
-            "sending": self._sending,
-            "engine_idle": self._free_engine,
-            "send_idle": self._free_send,
-        }
-
-    @property
-    def busy_send_workers(self) -> int:
-        """Send workers with a response in flight."""
-        return self._sending
-
-    @property
-    def busy_engine_workers(self) -> int:
-        """Engine workers preparing a response."""
-        return self._preparing
+    def _tasks_done(self, popped: _Popped) -> None:
+        """``TasksDone``: release the tasks' active work."""
+        self.queue.tasks_done(*popped)

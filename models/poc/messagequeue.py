@@ -264,11 +264,12 @@ class MessageQueue:
             _RecallWantlist._remove_type(self.peer_wants.pending, cid, entry.want_type)
         # simulateDontHaveWithTimeout
         wanted = self.peer_wants.all
-        self.dont_haves.add_pending(
-            cid
-            for cid, e in msg.entries.items()
-            if e.want_type == BLOCK and e.send_dont_have and not e.cancel and cid in wanted
-        )
+        if self._cfg.dont_have_timeouts:
+            self.dont_haves.add_pending(
+                cid
+                for cid, e in msg.entries.items()
+                if e.want_type == BLOCK and e.send_dont_have and not e.cancel and cid in wanted
+            )
         if self.pending_work_count():
             self._signal()
 

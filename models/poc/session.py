@@ -22,7 +22,6 @@ import numpy as np
 from models.master.session import _CidQueue
 from models.poc.config import PocConfig
 from models.poc.policy import WantPolicy
-from models.poc.wantsender import SessionWantSender
 from sim.timers import ResettableTimer
 
 if TYPE_CHECKING:
@@ -56,7 +55,7 @@ class PocSession:
         self.consecutive_ticks = 0
         self.idle_ticks = 0
         self.broadcasts = 0
-        self.sws = SessionWantSender(
+        self.sws = client.want_sender_class(
             cfg,
             self._net,
             client.bpm,
