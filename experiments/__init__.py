@@ -1,1 +1,10 @@
-"""Experiments: scenarios, runs, sweeps, benchmarks and the ``bitswap-sim`` command."""
+"""Experiments: scenarios, runs, sweeps, benchmarks and the ``bitswap-sim`` command.
+
+from experiments import load_scenario, run
+runs, peers = run(load_scenario("scenario.toml"), seed=1)
+"""
+
+from experiments.runner import run
+from experiments.scenario import load_scenario
+
+__all__ = ["load_scenario", "run"]

@@ -1,7 +1,15 @@
 """The ``bitswap-sim`` command.
 
-Exit status: 0 on success, 2 on bad input (one line on stderr naming what is wrong, no
-traceback).
+    bitswap-sim run FILE --out DIR [--replications N] [--seed S]
+    bitswap-sim sweep FILE --out DIR [--workers N | --dask ADDRESS] [--resume]
+    bitswap-sim validate FILE
+    bitswap-sim reproduce [--out DIR] [--quick]
+    bitswap-sim plot DIR
+    bitswap-sim bench [PART ...]
+    bitswap-sim demo
+
+Exit status: 0 on success, 2 on bad input (one line on stderr naming the file, the field and
+what is allowed; no traceback).
 """
 
 from __future__ import annotations
@@ -17,6 +25,122 @@ __all__ = ["main"]
 
 class UsageError(ValueError):
     """Bad input from the command line."""
+
+
+# --------------------------------------------------------------------------------- helpers
+def _check_out(out: str) -> Path:
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"--out {out}: exists and is not a folder")
+    return path
+
+
+def _executor(workers: int | None, dask: str | None):  # type: ignore[no-untyped-def]
+    """(executor, closer) for --workers / --dask; (None, no-op) to run in this process."""
+    if dask:
+        from experiments.parallel import dask_executor
+
+        return dask_executor(dask)
+    if workers is None or workers <= 1:
+        return None, lambda: None
+    from concurrent.futures import ProcessPoolExecutor
+
+    pool = ProcessPoolExecutor(max_workers=workers)
+    return pool, pool.shutdown
+
+
+def _finish_outputs(runs, peers, scenario, out: Path, reference=None) -> None:  # type: ignore[no-untyped-def]
+    """scenario.toml, summary table (printed and saved) and figures in ``out``."""
+    from experiments.report import summary_table, write_figures
+    from experiments.scenario import write_resolved
+
+    out.mkdir(parents=True, exist_ok=True)
+    write_resolved(scenario, out / "scenario.toml")
+    table = summary_table(runs)
+    text = table.to_string(index=False, float_format=lambda v: f"{v:.4g}")
+    print(text)
+    (out / "summary.txt").write_text(text + "\n", encoding="utf-8")
+    table.to_csv(out / "summary.csv", index=False)
+    for path in write_figures(runs, peers, out, reference=reference):
+        print(f"wrote {path}")
+    print(f"wrote {out / 'runs.parquet'}, {out / 'peers.parquet'}")
+
+
+# --------------------------------------------------------------------------------- commands
+def _cmd_validate(args: argparse.Namespace) -> None:
+    from experiments.runner import plan
+    from experiments.scenario import load_scenario
+
+    scenario = load_scenario(args.file)
+    specs = plan(scenario)
+    peers = sum(g.count for g in scenario.groups)
+    print(
+        f"ok: {scenario.name}: {len(scenario.groups)} groups, {peers} peers, "
+        f"{len(scenario.objects)} objects, {len(specs)} runs "
+        f"({len(specs) // scenario.replications} points x {scenario.replications} replications)"
+    )
+
+
+def _cmd_run(args: argparse.Namespace, sweep: bool = False) -> None:
+    from experiments.runner import execute, plan, swept_parameters
+    from experiments.scenario import load_scenario
+
+    scenario = load_scenario(args.file)
+    if args.replications is not None:
+        scenario = scenario.with_replications(args.replications)
+    if args.seed is not None and args.seed < 0:
+        raise UsageError(f"--seed must be >= 0, got {args.seed}")
+    out = _check_out(args.out)
+    specs = plan(scenario, seed=args.seed)
+    workers = getattr(args, "workers", None)
+    dask = getattr(args, "dask", None)
+    if workers is not None and workers < 1:
+        raise UsageError(f"--workers must be >= 1, got {workers}")
+    executor, close = _executor(workers, dask)
+    try:
+        runs, peers = execute(
+            specs,
+            executor=executor,
+            out_dir=out,
+            resume=getattr(args, "resume", False),
+            progress=len(specs) > 1 or sweep,
+            swept=swept_parameters(scenario),
+        )
+    finally:
+        close()
+    _finish_outputs(runs, peers, scenario, out)
+
+
+def _cmd_sweep(args: argparse.Namespace) -> None:
+    if args.workers is not None and args.dask:
+        raise UsageError("give either --workers or --dask, not both")
+    if args.workers is None and not args.dask:
+        import os
+
+        args.workers = os.cpu_count() or 1
+    args.replications = None
+    args.seed = None
+    _cmd_run(args, sweep=True)
+
+
+def _cmd_reproduce(args: argparse.Namespace) -> None:
+    from experiments.reproduce import reproduce
+
+    reproduce(Path(args.out), quick=args.quick, workers=args.workers)
+
+
+def _cmd_plot(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from experiments.report import write_figures
+
+    folder = Path(args.dir)
+    runs_file, peers_file = folder / "runs.parquet", folder / "peers.parquet"
+    if not runs_file.exists() or not peers_file.exists():
+        raise UsageError(f"{folder}: no runs.parquet and peers.parquet (run or sweep first)")
+    runs, peers = pd.read_parquet(runs_file), pd.read_parquet(peers_file)
+    for path in write_figures(runs, peers, folder):
+        print(f"wrote {path}")
 
 
 def _cmd_demo(args: argparse.Namespace) -> None:
@@ -50,21 +174,50 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    demo = sub.add_parser("demo", help="run the built-in end-to-end demo")
-    demo.add_argument(
+    p = sub.add_parser("run", help="run a scenario file (all its replications)")
+    p.add_argument("file", help="scenario TOML file")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--replications", type=int, help="override the file's replications")
+    p.add_argument("--seed", type=int, help="override the file's base seed")
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("sweep", help="run a sweep file's grid x replications in parallel")
+    p.add_argument("file", help="scenario TOML file with a [sweep] table")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
+    p.add_argument("--dask", help="Dask scheduler address tcp://host:port, or local:N")
+    p.add_argument("--resume", action="store_true", help="run only the runs not yet saved")
+    p.set_defaults(func=_cmd_sweep)
+
+    p = sub.add_parser("validate", help="check a scenario file without running it")
+    p.add_argument("file")
+    p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("reproduce", help="the headline: master vs poc vs registry")
+    p.add_argument("--out", default="results/reproduce", help="output folder")
+    p.add_argument("--quick", action="store_true", help="a smaller, faster version")
+    p.add_argument("--workers", type=int, default=None, help="worker processes (default: cores)")
+    p.set_defaults(func=_cmd_reproduce)
+
+    p = sub.add_parser("plot", help="write the figures of a results folder as PNG")
+    p.add_argument("dir")
+    p.set_defaults(func=_cmd_plot)
+
+    p = sub.add_parser("demo", help="a small master vs poc run, printed side by side")
+    p.add_argument(
         "--strategy",
         choices=["both", "master", "poc", "poc-potential"],
         default="both",
         help="which strategy to run (default: both, side by side)",
     )
-    demo.set_defaults(func=_cmd_demo)
+    p.set_defaults(func=_cmd_demo)
 
-    bench = sub.add_parser("bench", help="measure simulator speed (prints a table, bench.json)")
-    bench.add_argument("parts", nargs="*", help="parts to run (default: all): substrate")
-    bench.add_argument("--repeats", type=int, default=3, help="repeats per figure (median)")
-    bench.add_argument("--quick", action="store_true", help="smaller workloads, for a smoke run")
-    bench.add_argument("--out", default="bench.json", help="where to write the JSON report")
-    bench.set_defaults(func=_cmd_bench)
+    p = sub.add_parser("bench", help="measure simulator speed (prints a table, bench.json)")
+    p.add_argument("parts", nargs="*", help="parts to run (default: all)")
+    p.add_argument("--repeats", type=int, default=3, help="repeats per figure (median)")
+    p.add_argument("--quick", action="store_true", help="smaller workloads, for a smoke run")
+    p.add_argument("--out", default="bench.json", help="where to write the JSON report")
+    p.set_defaults(func=_cmd_bench)
     return parser
 
 
@@ -75,8 +228,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args.func(args)
     except (UsageError, ValueError) as exc:
-        print(f"bitswap-sim {args.command}: error: {exc}", file=sys.stderr)
+        message = " ".join(str(exc).split("\n"))
+        print(f"bitswap-sim {args.command}: error: {message}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"bitswap-sim {args.command}: interrupted", file=sys.stderr)
+        return 130
     return 0
 
 

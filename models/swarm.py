@@ -8,7 +8,7 @@ collects one row per peer.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 import pandas as pd
@@ -29,7 +29,7 @@ class Swarm:
     Args:
         strategy: default strategy of every peer; ``strategies`` overrides it per node.
         peer_options: keyword arguments for every :class:`Peer` (config, routing, cid_version,
-            blockstore_latency_s).
+            blockstore_latency_s, policy); ``per_peer`` overrides them per node.
     """
 
     def __init__(
@@ -38,12 +38,19 @@ class Swarm:
         *,
         strategy: str = "master",
         strategies: dict[Hashable, str] | None = None,
+        per_peer: Mapping[Hashable, Mapping[str, Any]] | None = None,
         **peer_options: Any,
     ) -> None:
         self.net = net
         strategies = strategies or {}
+        per_peer = per_peer or {}
         self.peers: dict[Hashable, Peer] = {
-            name: Peer(net, name, strategy=strategies.get(name, strategy), **peer_options)
+            name: Peer(
+                net,
+                name,
+                strategy=strategies.get(name, strategy),
+                **{**peer_options, **per_peer.get(name, {})},
+            )
             for name in net.nodes
         }
         protocols = {name: p.strategy.protocol for name, p in self.peers.items()}

@@ -1,0 +1,80 @@
+"""bitswap-sim run / sweep / validate / plot / reproduce: outputs, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from experiments.cli import main
+
+DATA = Path(__file__).parent / "data"
+
+
+def cli(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "experiments.cli", *map(str, args)], capture_output=True, text=True
+    )
+
+
+def test_validate_ok(capsys):
+    assert main(["validate", str(DATA / "small-sweep.toml")]) == 0
+    assert "ok: small-sweep: 2 groups, 5 peers, 1 objects, 8 runs" in capsys.readouterr().out
+
+
+def test_run_writes_every_output(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["run", str(DATA / "small.toml"), "--out", str(out), "--replications", "1"]) == 0
+    for name in ("runs.parquet", "peers.parquet", "scenario.toml", "summary.txt", "summary.csv"):
+        assert (out / name).stat().st_size > 0, name
+    assert list((out / "figures").glob("*.png"))
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert len(runs) == 1 and runs["completed_leeches"].iloc[0] == 4
+    assert main(["validate", str(out / "scenario.toml")]) == 0  # the resolved file loads back
+    assert main(["plot", str(out)]) == 0
+
+
+def test_sweep_in_parallel_and_resume(tmp_path):
+    out = tmp_path / "sweep"
+    assert main(["sweep", str(DATA / "small-sweep.toml"), "--out", str(out), "--workers", "2"]) == 0
+    first = pd.read_parquet(out / "runs.parquet")
+    assert len(first) == 8
+    assert main(["sweep", str(DATA / "small-sweep.toml"), "--out", str(out), "--resume"]) == 0
+    again = pd.read_parquet(out / "runs.parquet")
+    pd.testing.assert_frame_equal(first, again)  # nothing re-run: identical, wall_s included
+
+
+def test_reproduce_quick(tmp_path):
+    out = tmp_path / "rq"
+    assert main(["reproduce", "--quick", "--out", str(out), "--workers", "1"]) == 0
+    text = (out / "headline.txt").read_text()
+    assert "poc/master mean time to fetch" in text and "blog 3.16/9.08 = 0.35" in text
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert set(runs["strategy"]) == {"master", "poc", "registry"}
+    assert (runs["completed_leeches"] == runs["leeches"]).all()
+
+
+def test_bad_inputs_exit_2_with_one_line_and_write_nothing(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text((DATA / "small.toml").read_text().replace('"dag-walk"', '"zigzag"'))
+    cases = [
+        (["run", bad, "--out", tmp_path / "o1"], "groups.leeches.fetch.pattern: unknown value"),
+        (["run", tmp_path / "none.toml", "--out", tmp_path / "o2"], "none.toml: no such file"),
+        (["validate", bad], "allowed: dag-walk"),
+        (["sweep", DATA / "small.toml", "--out", tmp_path / "o3", "--workers", "2",
+          "--dask", "local:1"], "either --workers or --dask"),
+        (["sweep", DATA / "small.toml", "--out", tmp_path / "o4", "--dask", "udp://x"],
+         "allowed: tcp://host:port"),
+        (["run", DATA / "small.toml", "--out", tmp_path / "o5", "--replications", "0"],
+         "replications: must be a whole number >= 1"),
+        (["plot", tmp_path], "no runs.parquet"),
+    ]  # fmt: skip
+    for args, message in cases:
+        res = cli(*args)
+        assert res.returncode == 2, (args, res.stderr)
+        lines = res.stderr.strip().splitlines()
+        assert len(lines) == 1 and message in lines[0], (args, res.stderr)
+        assert "Traceback" not in res.stderr
+    assert not any((tmp_path / f"o{i}").exists() for i in range(1, 6))
