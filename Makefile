@@ -1,5 +1,5 @@
 # Two entry points, both self-contained on a fresh machine with Python >= 3.11:
-#   make demo   create .venv, install, run the end-to-end demo
+#   make demo   create .venv, install, run the headline reproduction (bitswap-sim reproduce)
 #   make test   create .venv, install the dev extras, lint and run every test
 PYTHON ?= python3
 VENV   := .venv
@@ -21,7 +21,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed
-	$(BIN)/bitswap-sim demo
+	$(BIN)/bitswap-sim reproduce --out results/reproduce
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

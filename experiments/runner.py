@@ -70,13 +70,25 @@ def plan(
     return specs
 
 
-def run_one(spec: RunSpec) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def run_one(spec: RunSpec, progress: bool = False) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Run one :class:`RunSpec`: (its ``runs`` row, its ``peers`` rows). Pure and top-level,
-    so it pickles to worker processes."""
+    so it pickles to worker processes. ``progress``: a bar of finished leeches, shown once the
+    run has taken more than 2 s."""
     scenario = spec.scenario
     wall = time.perf_counter()
     built = build_run(scenario, spec.replicate, spec.seed)
-    built.run(scenario.max_sim_time_s)
+    bar = None
+    if progress and built.swarm is not None:
+        from tqdm.auto import tqdm
+
+        leeches = sum(g.count for g in scenario.groups if g.fetch is not None)
+        bar = tqdm(total=leeches, desc=spec.run_id, unit="leech", delay=2.0, leave=False)
+        built.swarm.on_fetch_done.append(lambda fetch: bar.update(1))
+    try:
+        built.run(scenario.max_sim_time_s)
+    finally:
+        if bar is not None:
+            bar.close()
     wall = time.perf_counter() - wall
     runner: Any = built.swarm if built.swarm is not None else built.registry
     frame = runner.peer_frame() if built.swarm is not None else runner.client_frame()
@@ -207,7 +219,7 @@ def execute(
     try:
         if executor is None:
             for spec in todo:
-                res = run_one(spec)
+                res = run_one(spec, progress=progress)
                 _finish(res, spec, results, out, bar)
         else:
             futures: dict[Future, RunSpec] = {executor.submit(run_one, s): s for s in todo}

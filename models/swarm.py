@@ -8,7 +8,7 @@ collects one row per peer.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
 import pandas as pd
@@ -61,6 +61,8 @@ class Swarm:
         self.roles: dict[Hashable, str] = dict.fromkeys(self.peers, "other")
         self._pending = 0
         self._all_done = simpy.Event(net.env)
+        self.on_fetch_done: list[Callable[[Fetch], None]] = []
+        """Called with every fetch as it completes (e.g. to drive a progress bar)."""
 
     def peer(self, name: Hashable) -> Peer:
         """The peer on node ``name``."""
@@ -106,6 +108,8 @@ class Swarm:
             self.net.call_at(at_s - self.net.now, start, None)
 
     def _fetch_done(self, fetch: Fetch) -> None:
+        for callback in self.on_fetch_done:
+            callback(fetch)
         self._pending -= 1
         if self._pending == 0 and not self._all_done.triggered:
             self._all_done.succeed()

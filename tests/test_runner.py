@@ -107,9 +107,9 @@ def test_resume_runs_only_what_is_missing(tmp_path, sweep_reference):
 
     real = runner.run_one
 
-    def counting(spec):
+    def counting(spec, progress=False):
         ran.append(spec.run_id)
-        return real(spec)
+        return real(spec, progress)
 
     runner.run_one = counting
     try:
