@@ -1,8 +1,17 @@
 """Benchmarks (never timed tests): how fast the simulator runs on this machine.
 
-``bitswap-sim bench substrate`` measures the network substrate alone: messages delivered per
-wall-clock second on a 64-node full mesh with random traffic, next to a bare SimPy timeout loop
-measured in the same process, so the ratio says how much work the substrate adds per message.
+Parts (``bitswap-sim bench [PART ...]``, all by default):
+
+* ``substrate``: the network substrate alone: messages delivered per wall-clock second on a
+  64-node full mesh with random traffic, next to a bare SimPy timeout loop measured in the same
+  process, so the ratio says how much work the substrate adds per message.
+* ``headline``: the headline preset (300 MiB image, 32 leeches) under master and under poc:
+  wall seconds, simulated makespan, slowdown, events and protocol entries per wall second,
+  peak resident memory (:mod:`experiments.bench_runs`).
+* ``scaling``: wall seconds per protocol entry from 8 to 128 leeches on a 100 MiB image.
+* ``sweep``: a 16-run sweep on one worker and on two.
+
+Figures are medians over ``--repeats`` runs (3 by default).
 """
 
 from __future__ import annotations
@@ -160,8 +169,64 @@ def _print_substrate(res: dict[str, Any]) -> None:
         )
 
 
-PARTS: dict[str, tuple[Callable[..., dict[str, Any]], Callable[[dict[str, Any]], None]]] = {
-    "substrate": (bench_substrate, _print_substrate),
+def _print_headline(res: dict[str, Any]) -> None:
+    print(
+        f"{'strategy':<9}{'wall s':>9}{'makespan s':>12}{'slowdown':>10}{'events/s':>11}"
+        f"{'entries/s':>11}{'entries':>10}{'peak MB':>9}"
+    )
+    for strategy, r in res.items():
+        print(
+            f"{strategy:<9}{r['wall_s']:>9.2f}{r['makespan_s']:>12.3f}{r['slowdown']:>10.1f}"
+            f"{r['events_per_s']:>11,.0f}{r['entries_per_s']:>11,.0f}{r['entries_total']:>10,}"
+            f"{r['peak_rss_mb']:>9.0f}"
+        )
+
+
+def _print_scaling(res: dict[str, Any]) -> None:
+    for strategy, r in res.items():
+        print(f"{strategy}: leeches, wall s, entries, us per entry, relative to the smallest")
+        for row, rel in zip(r["series"], r["relative_to_smallest"], strict=True):
+            print(
+                f"  {row['leeches']:>5}{row['wall_s']:>9.2f}{row['entries_total']:>11,}"
+                f"{row['wall_s_per_entry'] * 1e6:>9.1f}{rel:>8.2f}"
+                f"  peak {row['peak_rss_mb']:.0f} MB"
+            )
+
+
+def _print_sweep(res: dict[str, Any]) -> None:
+    print(
+        f"{res['runs']} runs: 1 worker {res['wall_s_1']:.2f} s, 2 workers {res['wall_s_2']:.2f} s, "
+        f"speed-up {res['speedup']:.2f}x"
+    )
+
+
+def _headline(repeats: int = 3, n_messages: int | None = None, quick: bool = False) -> Any:
+    from experiments.bench_runs import bench_headline
+
+    return bench_headline(repeats, quick)
+
+
+def _scaling(repeats: int = 3, n_messages: int | None = None, quick: bool = False) -> Any:
+    from experiments.bench_runs import bench_scaling
+
+    return bench_scaling(repeats, quick)
+
+
+def _sweep(repeats: int = 3, n_messages: int | None = None, quick: bool = False) -> Any:
+    from experiments.bench_runs import bench_sweep
+
+    return bench_sweep(repeats, quick)
+
+
+def _substrate(repeats: int = 3, n_messages: int | None = None, quick: bool = False) -> Any:
+    return bench_substrate(repeats, n_messages or (20_000 if quick else 200_000))
+
+
+PARTS: dict[str, tuple[Callable[..., Any], Callable[[dict[str, Any]], None]]] = {
+    "substrate": (_substrate, _print_substrate),
+    "headline": (_headline, _print_headline),
+    "scaling": (_scaling, _print_scaling),
+    "sweep": (_sweep, _print_sweep),
 }
 """Benchmark parts by name: (measure, print)."""
 
@@ -171,10 +236,7 @@ def run_parts(parts: list[str], *, repeats: int = 3, quick: bool = False) -> dic
     report: dict[str, Any] = {"machine": machine_info()}
     for part in parts:
         measure, show = PARTS[part]
-        print(f"== {part}")
-        kwargs = {"repeats": repeats}
-        if quick:
-            kwargs["n_messages"] = 20_000
-        report[part] = measure(**kwargs)
+        print(f"== {part}", flush=True)
+        report[part] = measure(repeats=repeats, quick=quick)
         show(report[part])
     return report

@@ -49,21 +49,32 @@ def _executor(workers: int | None, dask: str | None):  # type: ignore[no-untyped
     return pool, pool.shutdown
 
 
-def _finish_outputs(runs, peers, scenario, out: Path, reference=None) -> None:  # type: ignore[no-untyped-def]
-    """scenario.toml, summary table (printed and saved) and figures in ``out``."""
+def _finish_outputs(tables, scenario, out: Path, reference=None) -> None:  # type: ignore[no-untyped-def]
+    """scenario.toml, summary table (printed and saved) and figures in ``out``; ``tables``:
+    the runner's :class:`~experiments.runner.Tables`."""
     from experiments.report import summary_table, write_figures
+    from experiments.runner import TABLES
     from experiments.scenario import write_resolved
 
     out.mkdir(parents=True, exist_ok=True)
     write_resolved(scenario, out / "scenario.toml")
-    table = summary_table(runs)
+    table = summary_table(tables.runs)
     text = table.to_string(index=False, float_format=lambda v: f"{v:.4g}")
     print(text)
     (out / "summary.txt").write_text(text + "\n", encoding="utf-8")
     table.to_csv(out / "summary.csv", index=False)
-    for path in write_figures(runs, peers, out, reference=reference):
+    figures = write_figures(
+        tables.runs,
+        tables.peers,
+        out,
+        reference=reference,
+        transfers=tables.transfers,
+        progress=tables.progress,
+        scenario=scenario,
+    )
+    for path in figures:
         print(f"wrote {path}")
-    print(f"wrote {out / 'runs.parquet'}, {out / 'peers.parquet'}")
+    print("wrote " + ", ".join(str(out / f"{name}.parquet") for name in TABLES))
 
 
 # --------------------------------------------------------------------------------- commands
@@ -82,7 +93,7 @@ def _cmd_validate(args: argparse.Namespace) -> None:
 
 
 def _cmd_run(args: argparse.Namespace, sweep: bool = False) -> None:
-    from experiments.runner import execute, plan, swept_parameters
+    from experiments.runner import execute_tables, plan, swept_parameters
     from experiments.scenario import load_scenario
 
     scenario = load_scenario(args.file)
@@ -98,7 +109,7 @@ def _cmd_run(args: argparse.Namespace, sweep: bool = False) -> None:
         raise UsageError(f"--workers must be >= 1, got {workers}")
     executor, close = _executor(workers, dask)
     try:
-        runs, peers = execute(
+        tables = execute_tables(
             specs,
             executor=executor,
             out_dir=out,
@@ -108,7 +119,7 @@ def _cmd_run(args: argparse.Namespace, sweep: bool = False) -> None:
         )
     finally:
         close()
-    _finish_outputs(runs, peers, scenario, out)
+    _finish_outputs(tables, scenario, out)
 
 
 def _cmd_sweep(args: argparse.Namespace) -> None:
@@ -130,16 +141,26 @@ def _cmd_reproduce(args: argparse.Namespace) -> None:
 
 
 def _cmd_plot(args: argparse.Namespace) -> None:
+    """Figures from ``runs.parquet`` and ``peers.parquet``; ``transfers.parquet``,
+    ``progress.parquet`` and ``scenario.toml`` (for the topology) too if they are there."""
     import pandas as pd
 
     from experiments.report import write_figures
+    from experiments.scenario import load_scenario
 
     folder = Path(args.dir)
     runs_file, peers_file = folder / "runs.parquet", folder / "peers.parquet"
     if not runs_file.exists() or not peers_file.exists():
         raise UsageError(f"{folder}: no runs.parquet and peers.parquet (run or sweep first)")
     runs, peers = pd.read_parquet(runs_file), pd.read_parquet(peers_file)
-    for path in write_figures(runs, peers, folder):
+    extra = {
+        name: pd.read_parquet(folder / f"{name}.parquet")
+        for name in ("transfers", "progress")
+        if (folder / f"{name}.parquet").exists()
+    }
+    scenario_file = folder / "scenario.toml"
+    scenario = load_scenario(scenario_file) if scenario_file.exists() else None
+    for path in write_figures(runs, peers, folder, scenario=scenario, **extra):
         print(f"wrote {path}")
 
 
@@ -213,7 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("bench", help="measure simulator speed (prints a table, bench.json)")
-    p.add_argument("parts", nargs="*", help="parts to run (default: all)")
+    p.add_argument(
+        "parts", nargs="*", help="parts to run (default: all): substrate, headline, scaling, sweep"
+    )
     p.add_argument("--repeats", type=int, default=3, help="repeats per figure (median)")
     p.add_argument("--quick", action="store_true", help="smaller workloads, for a smoke run")
     p.add_argument("--out", default="bench.json", help="where to write the JSON report")

@@ -1,0 +1,147 @@
+"""Protocol benchmarks: the headline, a scaling series and a parallel sweep.
+
+Each measured run executes in a fresh worker process, so its peak resident memory is its own
+(``ru_maxrss``, which includes the interpreter and the imported libraries, about 150 MB). A
+"protocol entry" is one wantlist entry, block or block presence sent (want-block, want-have,
+cancel, HAVE, DONT_HAVE, block): the unit of work the protocol itself creates.
+"""
+
+from __future__ import annotations
+
+import copy
+import resource
+import statistics
+import time
+import tomllib
+from concurrent.futures import ProcessPoolExecutor
+from importlib import resources
+from typing import Any
+
+from experiments.build import build_run
+from experiments.scenario import Scenario, parse_scenario, set_path
+
+__all__ = ["bench_headline", "bench_scaling", "bench_sweep", "measure"]
+
+ENTRY_KINDS = ("want-block", "want-have", "cancel", "have", "dont-have", "block")
+
+
+def _preset(strategy: str, leeches: int | None, layers: list[str] | None) -> Scenario:
+    text = resources.files("experiments").joinpath("scenarios/container-image.toml").read_text()
+    raw = tomllib.loads(text)
+    raw.pop("sweep", None)
+    set_path(raw, "defaults.strategy", strategy)
+    if leeches is not None:
+        set_path(raw, "groups.leeches.count", leeches)
+    if layers is not None:
+        set_path(raw, "objects.image.layers", layers)
+    raw["replications"] = 1
+    return parse_scenario(raw, source="container-image.toml (bench)")
+
+
+def _measure(scenario: Scenario, replicate: int) -> dict[str, Any]:
+    built = build_run(scenario, replicate)
+    t0 = time.perf_counter()
+    built.run(scenario.max_sim_time_s)
+    wall = time.perf_counter() - t0
+    entries = {k: 0 for k in ENTRY_KINDS}
+    assert built.swarm is not None
+    for peer in built.swarm.peers.values():
+        for kind, n in peer.stats.entries_sent.items():
+            if kind in entries:
+                entries[kind] += n
+    events = next(built.net.env._eid)
+    makespan = built.swarm.makespan_s
+    total = sum(entries.values())
+    return {
+        "wall_s": wall,
+        "makespan_s": makespan,
+        "slowdown": wall / makespan if makespan else None,
+        "events": events,
+        "events_per_s": events / wall,
+        "messages": built.net.messages_delivered,
+        "entries": entries,
+        "entries_total": total,
+        "entries_per_s": total / wall,
+        "wall_s_per_entry": wall / total if total else None,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def measure(
+    strategy: str, leeches: int | None = None, layers: list[str] | None = None, replicate: int = 0
+) -> dict[str, Any]:
+    """One run of the headline preset (optionally resized) in a fresh process."""
+    scenario = _preset(strategy, leeches, layers)
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        result = pool.submit(_measure, scenario, replicate).result()
+    result |= {"strategy": strategy, "leeches": scenario.groups[1].count}
+    return result
+
+
+def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    runs = sorted(runs, key=lambda r: r["wall_s"])
+    out = copy.deepcopy(runs[len(runs) // 2])
+    out["wall_s_all"] = [r["wall_s"] for r in runs]
+    out["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
+    return out
+
+
+def bench_headline(repeats: int = 3, quick: bool = False) -> dict[str, Any]:
+    """The headline preset (300 MiB image, 32 leeches) under master and poc; median of runs.
+    ``quick``: 8 leeches and a 40 MiB image."""
+    leeches, layers = (8, ["10 MiB"] * 4) if quick else (None, None)
+    return {
+        strategy: _median_run([measure(strategy, leeches, layers) for _ in range(repeats)])
+        for strategy in ("master", "poc")
+    }
+
+
+def bench_scaling(
+    repeats: int = 3,
+    quick: bool = False,
+    leeches: tuple[int, ...] = (8, 16, 32, 64, 128),
+    strategies: tuple[str, ...] = ("master", "poc"),
+) -> dict[str, Any]:
+    """Wall seconds per protocol entry as the swarm grows, on a 100 MiB image (``quick``: a
+    20 MiB image and 4, 8, 16 leeches)."""
+    layers = ["25 MiB"] * 4
+    if quick:
+        layers, leeches = ["5 MiB"] * 4, (4, 8, 16)
+    out: dict[str, Any] = {}
+    for strategy in strategies:
+        series = []
+        for n in leeches:
+            series.append(_median_run([measure(strategy, n, layers) for _ in range(repeats)]))
+        per_entry = [r["wall_s_per_entry"] for r in series]
+        base = per_entry[0]
+        out[strategy] = {
+            "series": series,
+            "wall_s_per_entry": per_entry,
+            "relative_to_smallest": [p / base for p in per_entry],
+        }
+    return out
+
+
+def bench_sweep(repeats: int = 3, quick: bool = False) -> dict[str, Any]:
+    """A 16-run sweep (master and poc x 8 replicates, 8 leeches, a 20 MiB image) on one
+    worker and on two: the parallel speed-up."""
+    from experiments.runner import execute, plan
+
+    text = resources.files("experiments").joinpath("scenarios/container-image.toml").read_text()
+    raw = tomllib.loads(text)
+    set_path(raw, "groups.leeches.count", 4 if quick else 8)
+    set_path(raw, "objects.image.layers", ["2 MiB"] * 4 if quick else ["5 MiB"] * 4)
+    raw["sweep"] = {"defaults.strategy": ["master", "poc"]}
+    raw["replications"] = 8
+    specs = plan(parse_scenario(raw, source="container-image.toml (sweep bench)"))
+    timings: dict[str, list[float]] = {"1": [], "2": []}
+    for _ in range(repeats):
+        for workers in (1, 2):
+            t0 = time.perf_counter()
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                execute(specs, executor=pool)
+            timings[str(workers)].append(time.perf_counter() - t0)
+    one = statistics.median(timings["1"])
+    two = statistics.median(timings["2"])
+    return {"runs": len(specs), "wall_s_1": one, "wall_s_2": two, "speedup": one / two,
+            "wall_s_all": timings}  # fmt: skip
