@@ -13,6 +13,10 @@ of different experiments can be compared side by side.
 
 Functions pool every row they are given: filter ``runs`` and ``peers`` to one scenario and one
 parameter point first, or use ``write_all``, which splits by scenario and draws sweeps as lines.
+
+The figures that need the runner's ``transfers`` and ``progress`` tables or a run's network
+graph (who served whom, progress curves, topology) are in :mod:`experiments.runplots`;
+``write_all`` draws them too when it is given those tables.
 """
 
 from __future__ import annotations
@@ -407,6 +411,9 @@ def write_all(
     out_dir: str | Path,
     reference: Mapping[str, float] | None = None,
     *,
+    transfers: pd.DataFrame | None = None,
+    progress: pd.DataFrame | None = None,
+    topologies: Mapping[str, tuple[Any, Mapping[Any, str]]] | None = None,
     dpi: int = 150,
 ) -> list[Path]:
     """Write every figure that makes sense for the data as PNG into ``out_dir``; return paths.
@@ -419,7 +426,15 @@ def write_all(
     would mix parameter points. With two swept parameters each is drawn against the other as
     line style; with more, no sweep figure (and a warning). Several scenarios get one set of
     figures each, named ``<scenario>-<figure>.png``; ``reference`` applies to every one of them.
+
+    With ``transfers`` (and ``progress``), also ``who_served_whom.png`` (``progress.png``) of
+    each scenario's first run and, without a swept parameter, ``who_served_whom_groups.png``
+    (``progress_by_strategy.png``) over all its runs. ``topologies`` maps a scenario name to
+    ``(graph, roles)`` of its first run (:func:`experiments.runplots.run_graph`):
+    ``topology.png``.
     """
+    from experiments.runplots import run_topology_figures
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     scenarios = hue_order(runs["scenario"], hue="scenario")
@@ -429,7 +444,16 @@ def write_all(
         scenario_runs.attrs = dict(runs.attrs)
         scenario_peers = None if peers is None else peers.loc[peers["scenario"] == scenario]
         prefix = f"{_slug(scenario)}-" if len(scenarios) > 1 else ""
-        for name, fig in _figures_for(scenario_runs, scenario_peers, reference):
+        figures = _figures_for(scenario_runs, scenario_peers, reference)
+        figures += run_topology_figures(
+            scenario_runs,
+            scenario_peers,
+            None if transfers is None else transfers.loc[transfers["scenario"] == scenario],
+            None if progress is None else progress.loc[progress["scenario"] == scenario],
+            (topologies or {}).get(scenario),
+            pooled=not swept_parameters(scenario_runs),
+        )
+        for name, fig in figures:
             path = out / f"{prefix}{name}.png"
             fig.savefig(path, dpi=dpi)
             paths.append(path)

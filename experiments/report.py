@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from experiments.stats import summarise
+
+if TYPE_CHECKING:
+    from experiments.scenario import Scenario
 
 __all__ = ["summary_table", "write_figures"]
 
@@ -38,10 +42,45 @@ def write_figures(
     peers: pd.DataFrame,
     out_dir: str | Path,
     reference: dict[str, float] | None = None,
+    *,
+    transfers: pd.DataFrame | None = None,
+    progress: pd.DataFrame | None = None,
+    scenario: Scenario | None = None,
 ) -> list[Path]:
-    """Every figure that makes sense for these results, as PNG under ``out_dir/figures``."""
+    """Every figure that makes sense for these results, as PNG under ``out_dir/figures``.
+
+    ``transfers`` and ``progress`` add the who-served-whom and progress figures; ``scenario``
+    (the one the runs came from) adds ``topology.png``, rebuilt from its first run.
+    """
     from experiments.plots import write_all
 
     folder = Path(out_dir) / "figures"
     folder.mkdir(parents=True, exist_ok=True)
-    return list(write_all(runs, peers, folder, reference=reference))
+    topologies = {} if scenario is None else _topology(runs, scenario)
+    return list(
+        write_all(
+            runs,
+            peers,
+            folder,
+            reference=reference,
+            transfers=transfers,
+            progress=progress,
+            topologies=topologies,
+        )
+    )
+
+
+def _topology(runs: pd.DataFrame, scenario: Scenario) -> dict[str, tuple[Any, Any]]:
+    """{scenario name: (graph, roles)} of the scenario's first run in ``runs``, if any."""
+    from experiments.runplots import run_graph
+
+    mine = runs.loc[runs["scenario"] == scenario.name].sort_values("run_id")
+    if mine.empty:
+        return {}
+    first = mine.iloc[0]
+    seed = int(first["seed"]) if "seed" in mine.columns else None
+    try:
+        return {scenario.name: run_graph(scenario, str(first["run_id"]), seed=seed)}
+    except ValueError as exc:  # a scenario file that does not match these runs
+        warnings.warn(f"no topology figure: {exc}", stacklevel=3)
+        return {}

@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from experiments.runner import execute, plan, swept_parameters
+from experiments.runner import execute_tables, plan, swept_parameters
 from experiments.scenario import Scenario, parse_scenario, set_path
 from experiments.stats import mean_ci, paired_ratio
 
@@ -105,16 +105,17 @@ def reproduce(out: Path, *, quick: bool = False, workers: int | None = None) -> 
         f"replications) on {n_workers} worker(s)"
     )
     try:
-        runs, peers = execute(
+        tables = execute_tables(
             specs, executor=executor, out_dir=out, progress=True, swept=swept_parameters(scenario)
         )
     finally:
         close()
+    runs = tables.runs
     table = headline_table(runs)
     ratios = ratio_lines(runs)
     text = table.to_string(index=False) + "\n\n" + "\n".join(ratios)
     print("\n" + text)
     out.mkdir(parents=True, exist_ok=True)
     (out / "headline.txt").write_text(text + "\n", encoding="utf-8")
-    _finish_outputs(runs, peers, scenario, out, reference=BLOG)
+    _finish_outputs(tables, scenario, out, reference=BLOG)
     return {"table": table, "ratios": ratios}

@@ -1,12 +1,16 @@
 """Run scenarios and sweeps; collect tidy results.
 
 ``run(scenario)`` runs every sweep point x replication in this process and returns
-``(runs, peers)``. ``execute(plan(...), executor=...)`` fans the same runs out over any
-``concurrent.futures.Executor`` (a process pool, or a Dask cluster's executor): each run depends
-only on its :class:`RunSpec` (scenario, point, replicate, seed), never on which worker ran it or
-when, so results are identical whichever executor ran them. With an output folder, every finished
-run is written atomically (temporary file, then rename) so a resumed sweep runs only what is
-missing.
+``(runs, peers)``; ``run_tables(scenario)`` returns all four tables as a :class:`Tables`
+(``runs``, ``peers``, ``transfers``: who sent blocks to whom, ``progress``: blocks local over
+time per leech; see :mod:`experiments.collect`). ``execute(plan(...), executor=...)`` (and
+``execute_tables``) fans the same runs out over any ``concurrent.futures.Executor`` (a process
+pool, or a Dask cluster's executor): each run depends only on its :class:`RunSpec` (scenario,
+point, replicate, seed), never on which worker ran it or when, so results are identical
+whichever executor ran them. With an output folder, every finished run is written atomically
+(temporary file, then rename) so a resumed sweep runs only what is missing, and the merged
+tables are written as ``runs.parquet``, ``peers.parquet``, ``transfers.parquet`` and
+``progress.parquet``.
 """
 
 from __future__ import annotations
@@ -18,16 +22,33 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
 from experiments.build import CONTROL_KINDS, build_run
+from experiments.collect import empty_progress, empty_transfers, progress_frame, transfer_frame
 from experiments.scenario import Scenario, grid
 
-__all__ = ["RunSpec", "execute", "plan", "run", "run_one", "summarise_run", "swept_parameters"]
+__all__ = [
+    "RunResult",
+    "RunSpec",
+    "Tables",
+    "execute",
+    "execute_tables",
+    "plan",
+    "run",
+    "run_one",
+    "run_tables",
+    "summarise_run",
+    "swept_parameters",
+]
 
 RUNS_DIR = "runs"
+_RUN_PARTS = ("run", "peers", "transfers", "progress")
+"""A run's files in ``RUNS_DIR``: ``<run_id>.<part>.parquet``; ``run`` is written last."""
+TABLES = ("runs", "peers", "transfers", "progress")
+"""The result tables, in the order of :class:`Tables`; each is saved as ``<name>.parquet``."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +61,26 @@ class RunSpec:
     seed: int
     point_index: int = 0
     point: dict[str, Any] = field(default_factory=dict)
+
+
+class RunResult(NamedTuple):
+    """What :func:`run_one` returns for one run. ``row`` and ``peers`` are dicts (one row, a
+    few per peer); ``transfers`` and ``progress`` are DataFrames, built column-wise since a
+    run has a row per leech per block (:mod:`experiments.collect` has their columns)."""
+
+    row: dict[str, Any]
+    peers: list[dict[str, Any]]
+    transfers: pd.DataFrame
+    progress: pd.DataFrame
+
+
+class Tables(NamedTuple):
+    """The four result tables of a set of runs (tidy, sorted by run_id, then peers)."""
+
+    runs: pd.DataFrame
+    peers: pd.DataFrame
+    transfers: pd.DataFrame
+    progress: pd.DataFrame
 
 
 def swept_parameters(scenario: Scenario) -> list[str]:
@@ -70,10 +111,10 @@ def plan(
     return specs
 
 
-def run_one(spec: RunSpec, progress: bool = False) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Run one :class:`RunSpec`: (its ``runs`` row, its ``peers`` rows). Pure and top-level,
-    so it pickles to worker processes. ``progress``: a bar of finished leeches, shown once the
-    run has taken more than 2 s."""
+def run_one(spec: RunSpec, progress: bool = False) -> RunResult:
+    """Run one :class:`RunSpec`: its ``runs`` row, ``peers`` rows, ``transfers`` and
+    ``progress`` tables. Pure and top-level, so it pickles to worker processes. ``progress``: a
+    bar of finished leeches, shown once the run has taken more than 2 s."""
     scenario = spec.scenario
     wall = time.perf_counter()
     built = build_run(scenario, spec.replicate, spec.seed)
@@ -111,7 +152,12 @@ def run_one(spec: RunSpec, progress: bool = False) -> tuple[dict[str, Any], list
         "sim_time_s": built.net.now,
         "wall_s": wall,
     }
-    return row, frame.to_dict("records")
+    return RunResult(
+        row,
+        frame.to_dict("records"),
+        transfer_frame(built, ident, scenario.strategy_label),
+        progress_frame(built, ident),
+    )
 
 
 def summarise_run(peers: pd.DataFrame, net: Any, makespan_s: float | None) -> dict[str, Any]:
@@ -144,30 +190,54 @@ def summarise_run(peers: pd.DataFrame, net: Any, makespan_s: float | None) -> di
     }
 
 
-def _frames(
-    rows: Iterable[tuple[dict[str, Any], list[dict[str, Any]]]],
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _frames(results: Iterable[RunResult], swept: Sequence[str]) -> Tables:
     run_rows: list[dict[str, Any]] = []
     peer_rows: list[dict[str, Any]] = []
-    for row, peers in rows:
-        run_rows.append(row)
-        peer_rows.extend(peers)
+    transfers: list[pd.DataFrame] = []
+    progress: list[pd.DataFrame] = []
+    for res in results:
+        run_rows.append(res.row)
+        peer_rows.extend(res.peers)
+        transfers.append(res.transfers)
+        progress.append(res.progress)
     runs = pd.DataFrame(run_rows)
     peers_df = pd.DataFrame(peer_rows)
     if len(runs):
         runs = runs.sort_values("run_id", kind="stable").reset_index(drop=True)
         peers_df = peers_df.sort_values(["run_id", "peer"], kind="stable").reset_index(drop=True)
-    return runs, peers_df
+    runs.attrs["swept"] = list(swept)
+    return Tables(
+        runs,
+        peers_df,
+        _concat(transfers, empty_transfers(), ["run_id", "src", "dst"]),
+        _concat(progress, empty_progress(), ["run_id", "peer"]),  # stable: blocks stay in order
+    )
+
+
+def _concat(frames: list[pd.DataFrame], empty: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return empty
+    out = pd.concat(frames, ignore_index=True)
+    return out.sort_values(by, kind="stable").reset_index(drop=True)
 
 
 def run(
     scenario: Scenario, *, seed: int | None = None, replications: int | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Run every point and replication of ``scenario`` here; ``(runs, peers)`` DataFrames."""
+    """Run every point and replication of ``scenario`` here; ``(runs, peers)`` DataFrames.
+    :func:`run_tables` also returns ``transfers`` and ``progress``."""
+    tables = run_tables(scenario, seed=seed, replications=replications)
+    return tables.runs, tables.peers
+
+
+def run_tables(
+    scenario: Scenario, *, seed: int | None = None, replications: int | None = None
+) -> Tables:
+    """Run every point and replication of ``scenario`` here; all four tables
+    (``runs, peers, transfers, progress = run_tables(...)``)."""
     specs = plan(scenario, replications=replications, seed=seed)
-    runs, peers = _frames(run_one(s) for s in specs)
-    runs.attrs["swept"] = swept_parameters(scenario)
-    return runs, peers
+    return _frames((run_one(s) for s in specs), swept_parameters(scenario))
 
 
 # --------------------------------------------------------------------------------- files
@@ -177,22 +247,30 @@ def _atomic_parquet(frame: pd.DataFrame, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def _save_run(out: Path, row: dict[str, Any], peers: list[dict[str, Any]]) -> None:
+def _save_run(out: Path, res: RunResult) -> None:
+    """``runs/<run_id>.{peers,transfers,progress}.parquet``, then ``<run_id>.run.parquet``:
+    written last, it marks the run done."""
     folder = out / RUNS_DIR
     folder.mkdir(parents=True, exist_ok=True)
-    rid = row["run_id"]
-    _atomic_parquet(pd.DataFrame(peers), folder / f"{rid}.peers.parquet")
-    _atomic_parquet(pd.DataFrame([row]), folder / f"{rid}.run.parquet")  # last: marks done
+    rid = res.row["run_id"]
+    _atomic_parquet(pd.DataFrame(res.peers), folder / f"{rid}.peers.parquet")
+    _atomic_parquet(res.transfers, folder / f"{rid}.transfers.parquet")
+    _atomic_parquet(res.progress, folder / f"{rid}.progress.parquet")
+    _atomic_parquet(pd.DataFrame([res.row]), folder / f"{rid}.run.parquet")
 
 
-def _load_run(out: Path, run_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+def _load_run(out: Path, run_id: str) -> RunResult | None:
+    """A saved run, or None unless all four of its files exist."""
     folder = out / RUNS_DIR
-    run_file = folder / f"{run_id}.run.parquet"
-    peers_file = folder / f"{run_id}.peers.parquet"
-    if not (run_file.exists() and peers_file.exists()):
+    files = {part: folder / f"{run_id}.{part}.parquet" for part in _RUN_PARTS}
+    if not all(f.exists() for f in files.values()):
         return None
-    row = pd.read_parquet(run_file).to_dict("records")[0]
-    return row, pd.read_parquet(peers_file).to_dict("records")
+    return RunResult(
+        pd.read_parquet(files["run"]).to_dict("records")[0],
+        pd.read_parquet(files["peers"]).to_dict("records"),
+        pd.read_parquet(files["transfers"]),
+        pd.read_parquet(files["progress"]),
+    )
 
 
 def execute(
@@ -204,10 +282,33 @@ def execute(
     progress: bool = False,
     swept: Sequence[str] = (),
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Run ``specs`` (on ``executor``, else here), saving each run under ``out_dir`` as it
-    finishes; with ``resume``, runs already saved are read back instead of run again."""
+    """:func:`execute_tables`, returning only ``(runs, peers)`` (it saves all four)."""
+    tables = execute_tables(
+        specs,
+        executor=executor,
+        out_dir=out_dir,
+        resume=resume,
+        progress=progress,
+        swept=swept,
+    )
+    return tables.runs, tables.peers
+
+
+def execute_tables(
+    specs: Sequence[RunSpec],
+    *,
+    executor: Executor | None = None,
+    out_dir: str | Path | None = None,
+    resume: bool = False,
+    progress: bool = False,
+    swept: Sequence[str] = (),
+) -> Tables:
+    """Run ``specs`` (on ``executor``, else here), saving each run under ``out_dir/runs`` as
+    it finishes; with ``resume``, runs already saved are read back instead of run again. With
+    ``out_dir``, the merged tables go to ``out_dir/<table>.parquet`` (``runs``, ``peers``,
+    ``transfers``, ``progress``)."""
     out = Path(out_dir) if out_dir is not None else None
-    results: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+    results: dict[str, RunResult] = {}
     todo = []
     for spec in specs:
         saved = _load_run(out, spec.run_id) if (out is not None and resume) else None
@@ -230,24 +331,23 @@ def execute(
     finally:
         if bar is not None:
             bar.close()
-    runs, peers = _frames(results[s.run_id] for s in specs)
-    runs.attrs["swept"] = list(swept)
+    tables = _frames((results[s.run_id] for s in specs), swept)
     if out is not None:
-        _atomic_parquet(runs, out / "runs.parquet")
-        _atomic_parquet(peers, out / "peers.parquet")
-    return runs, peers
+        for name, frame in zip(TABLES, tables, strict=True):
+            _atomic_parquet(frame, out / f"{name}.parquet")
+    return tables
 
 
 def _finish(
-    res: tuple[dict[str, Any], list[dict[str, Any]]],
+    res: RunResult,
     spec: RunSpec,
-    results: dict[str, Any],
+    results: dict[str, RunResult],
     out: Path | None,
     bar: Any,
 ) -> None:
     results[spec.run_id] = res
     if out is not None:
-        _save_run(out, *res)
+        _save_run(out, res)
     if bar is not None:
         bar.update(1)
 

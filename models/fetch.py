@@ -43,7 +43,9 @@ class Fetch:
     """One peer fetching one object with one pattern on one session.
 
     Attributes (seconds of simulated time): ``started_at``, ``done_at`` (``None`` until
-    complete); ``time_to_fetch_s``.
+    complete); ``time_to_fetch_s``. Progress: ``progress_s`` and ``progress_cids``, the
+    simulated time (s) at which each block that was missing at the start became local, and
+    that block, in the order they did (block i+1 of the fetch arrived at ``progress_s[i]``).
     """
 
     def __init__(
@@ -63,6 +65,8 @@ class Fetch:
         self.started_at: float | None = None
         self.done_at: float | None = None
         self.session: Any = None
+        self.progress_s: list[float] = []
+        self.progress_cids: list[int] = []
 
     @property
     def completed(self) -> bool:
@@ -93,6 +97,8 @@ class Fetch:
         missing = self._missing
         if cid in missing:
             missing.discard(cid)
+            self.progress_s.append(self.peer.net.env.now)
+            self.progress_cids.append(cid)
             if not missing:
                 self._finish()
 

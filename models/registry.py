@@ -144,6 +144,7 @@ class _Pull:
     """One client's pull. Times in seconds of simulated time, ``None`` until they happen."""
 
     __slots__ = (
+        "arrivals",
         "blobs_received",
         "bytes_received",
         "client",
@@ -161,6 +162,7 @@ class _Pull:
         self.in_flight = 0  # blob requests sent whose blob has not arrived yet
         self.blobs_received = 0
         self.bytes_received = 0
+        self.arrivals: list[tuple[float, int]] = []  # (time, blob index) per blob received
 
 
 class RegistryPull:
@@ -269,6 +271,7 @@ class RegistryPull:
             self._request_more(pull)
         elif tag == BLOB:
             pull.in_flight -= 1
+            pull.arrivals.append((self.net.now, what))
             pull.blobs_received += 1
             pull.bytes_received += self.blobs[what]
             if pull.blobs_received == len(self.blobs):
@@ -319,6 +322,15 @@ class RegistryPull:
         if pull.done_at is None or pull.started_at is None:
             return None
         return pull.done_at - pull.started_at
+
+    def arrivals(self, client: Hashable) -> list[tuple[float, int]]:
+        """``(seconds since the client's start, blob bytes)`` of each blob the client has
+        received, in arrival order."""
+        pull = self._pulls.get(client)
+        if pull is None:
+            raise ValueError(f"{client!r} is not pulling; clients: {list(self._pulls)[:10]}")
+        start = pull.started_at or 0.0
+        return [(t - start, self.blobs[i]) for t, i in pull.arrivals]
 
     def client_frame(self) -> pd.DataFrame:
         """One row per node of the network, with the columns of

@@ -28,6 +28,10 @@ class PeerStats:
     entries_received: dict[str, int] = field(default_factory=dict)
     blocks_from: dict[Hashable, int] = field(default_factory=dict)
     """Blocks received from each peer (who served whom), duplicates included."""
+    bytes_from: dict[Hashable, int] = field(default_factory=dict)
+    """Block data bytes received from each peer, duplicates included."""
+    dup_blocks_from: dict[Hashable, int] = field(default_factory=dict)
+    """Duplicate blocks received from each peer (only peers that sent one)."""
     blocks_to: dict[Hashable, int] = field(default_factory=dict)
     """Blocks sent to each peer."""
 
@@ -37,7 +41,9 @@ class PeerStats:
         if duplicate:
             self.dup_blocks_received += 1
             self.dup_bytes_received += size_bytes
+            self.dup_blocks_from[sender] = self.dup_blocks_from.get(sender, 0) + 1
         self.blocks_from[sender] = self.blocks_from.get(sender, 0) + 1
+        self.bytes_from[sender] = self.bytes_from.get(sender, 0) + size_bytes
 
     def count_sent_block(self, receiver: Hashable, size_bytes: int) -> None:
         self.blocks_sent += 1

@@ -29,7 +29,8 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path):
     )
     assert res.returncode == 2
     assert res.stderr.strip().splitlines() == [
-        "bitswap-sim bench: error: unknown benchmark part 'nope'; allowed: substrate"
+        "bitswap-sim bench: error: unknown benchmark part 'nope'; "
+        "allowed: substrate, headline, scaling, sweep"
     ]
     assert "Traceback" not in res.stderr
     assert not (tmp_path / "b").exists()

@@ -27,13 +27,21 @@ def test_validate_ok(capsys):
 def test_run_writes_every_output(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["run", str(DATA / "small.toml"), "--out", str(out), "--replications", "1"]) == 0
-    for name in ("runs.parquet", "peers.parquet", "scenario.toml", "summary.txt", "summary.csv"):
+    tables = ("runs", "peers", "transfers", "progress")
+    for name in (*(f"{t}.parquet" for t in tables), "scenario.toml", "summary.txt", "summary.csv"):
         assert (out / name).stat().st_size > 0, name
-    assert list((out / "figures").glob("*.png"))
+    extra = ("who_served_whom.png", "progress.png", "topology.png")
+    assert {p.name for p in (out / "figures").glob("*.png")} >= set(extra)
     runs = pd.read_parquet(out / "runs.parquet")
     assert len(runs) == 1 and runs["completed_leeches"].iloc[0] == 4
     assert main(["validate", str(out / "scenario.toml")]) == 0  # the resolved file loads back
+    for name in extra:
+        (out / "figures" / name).unlink()
+    (out / "transfers.parquet").unlink()  # plot draws what it finds data for
     assert main(["plot", str(out)]) == 0
+    assert not (out / "figures" / "who_served_whom.png").exists()
+    assert (out / "figures" / "progress.png").exists()  # from progress.parquet
+    assert (out / "figures" / "topology.png").exists()  # rebuilt from scenario.toml
 
 
 def test_sweep_in_parallel_and_resume(tmp_path):

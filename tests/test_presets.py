@@ -80,9 +80,12 @@ def test_preset_runs_shrunk(path):
     assert sum(g.count for g in small.groups) <= MAX_PEERS
     specs = plan(small)
     assert len(specs) == 1
-    row, peers = run_one(specs[0])
+    row, peers, transfers, progress = run_one(specs[0])
     assert row["leeches"] >= 1
     assert row["completed_leeches"] == row["leeches"], row
     assert all(p["completed"] for p in peers if p["role"] == "leech")
     assert row["sim_time_s"] <= small.max_sim_time_s
     assert math.isfinite(row["makespan_s"])
+    # who served whom adds up to what the peers received; every leech has progress rows
+    assert transfers["blocks"].sum() == sum(p["blocks_received"] for p in peers)
+    assert progress["peer"].nunique() == row["leeches"]
