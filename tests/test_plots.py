@@ -8,7 +8,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from experiments.plots import (
-    BLOG_REFERENCE_MAKESPAN_S,
+    BLOG_REFERENCE_S,
     ecdf_time_to_fetch,
     makespan_by_strategy,
     palette,
@@ -139,7 +139,7 @@ def test_ecdf_one_step_line_per_strategy_over_all_leeches(one_point):
 
 def test_makespan_bars_with_ci_and_reference_markers(one_point):
     runs, _ = one_point
-    fig = makespan_by_strategy(runs, reference=BLOG_REFERENCE_MAKESPAN_S)
+    fig = makespan_by_strategy(runs, reference=BLOG_REFERENCE_S)
     assert isinstance(fig, Figure)
     (ax,) = fig.axes
     assert ax.get_ylabel() == "makespan (s)"
@@ -234,7 +234,7 @@ def test_write_all_with_a_sweep(tables, tmp_path):
 
     runs, peers = tables
     figures_before = plt.get_fignums()
-    paths = write_all(runs, peers, tmp_path, reference=BLOG_REFERENCE_MAKESPAN_S, dpi=DPI)
+    paths = write_all(runs, peers, tmp_path, reference=BLOG_REFERENCE_S, dpi=DPI)
     assert plt.get_fignums() == figures_before  # no pyplot state touched, nothing left open
     _assert_pngs(paths, tmp_path)
     assert sorted(p.name for p in paths) == sorted(
@@ -245,7 +245,7 @@ def test_write_all_with_a_sweep(tables, tmp_path):
 
 def test_write_all_without_a_sweep(one_point, tmp_path):
     runs, peers = one_point
-    paths = write_all(runs, peers, tmp_path, reference=BLOG_REFERENCE_MAKESPAN_S, dpi=DPI)
+    paths = write_all(runs, peers, tmp_path, reference=BLOG_REFERENCE_S, dpi=DPI)
     _assert_pngs(paths, tmp_path)
     assert sorted(p.name for p in paths) == [
         "ecdf_time_to_fetch.png",
