@@ -29,7 +29,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
 test: lint
-	$(BIN)/python -m pytest
+	QUICK=1 $(BIN)/python -m pytest tests notebooks --nbmake --nbmake-timeout=120
 
 bench: $(VENV)/.installed
 	$(BIN)/bitswap-sim bench
