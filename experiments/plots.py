@@ -2,8 +2,9 @@
 
 Every function takes DataFrames and returns a ``matplotlib.figure.Figure`` built directly (no
 ``pyplot``), so nothing touches the global figure registry or the backend: figures are not
-shown, never pile up in a long sweep, render in a notebook cell when returned, and save with
-``fig.savefig(path)`` on a headless worker. Seaborn draws on the figure's axes (``ax=``).
+shown and never pile up in a long sweep, and save with ``fig.savefig(path)`` on a headless
+worker. In a notebook, run ``%matplotlib inline`` first so that a returned figure is drawn in
+the cell. Seaborn draws on the figure's axes (``ax=``).
 
 Intervals are seaborn's ``errorbar=("ci", 95)`` over replicate-level rows: a percentile bootstrap
 of the mean, seeded (``seed=0``) so a figure is the same every time it is redrawn. The tradeoff
