@@ -1,7 +1,7 @@
 """The ``bitswap-sim`` command.
 
-    bitswap-sim run FILE --out DIR [--replications N] [--seed S]
-    bitswap-sim sweep FILE --out DIR [--workers N | --dask ADDRESS] [--resume]
+    bitswap-sim run FILE --out DIR [--replications N] [--seed S] [--check]
+    bitswap-sim sweep FILE --out DIR [--workers N | --dask ADDRESS] [--resume] [--check]
     bitswap-sim validate FILE
     bitswap-sim reproduce [--out DIR] [--quick]
     bitswap-sim plot DIR
@@ -9,7 +9,8 @@
     bitswap-sim demo
 
 Exit status: 0 on success, 2 on bad input (one line on stderr naming the file, the field and
-what is allowed; no traceback).
+what is allowed; no traceback), 1 if ``--check`` found invariant violations (one line each on
+stderr; see ``docs/scenarios.md``, "Checking a scenario").
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ def _cmd_validate(args: argparse.Namespace) -> None:
     )
 
 
-def _cmd_run(args: argparse.Namespace, sweep: bool = False) -> None:
+def _cmd_run(args: argparse.Namespace, sweep: bool = False) -> int:
     from experiments.runner import execute_tables, plan, swept_parameters
     from experiments.scenario import load_scenario
 
@@ -117,12 +118,31 @@ def _cmd_run(args: argparse.Namespace, sweep: bool = False) -> None:
             progress=len(specs) > 1 or sweep,
             swept=swept_parameters(scenario),
         )
+        violations = _check(args, specs, executor, tables.runs)
     finally:
         close()
     _finish_outputs(tables, scenario, out)
+    return _report_violations(args, violations)
 
 
-def _cmd_sweep(args: argparse.Namespace) -> None:
+def _check(args, specs, executor, runs):  # type: ignore[no-untyped-def]
+    """--check: every run again with the invariant checks (experiments.invariants)."""
+    if not args.check:
+        return []
+    from experiments.invariants import check_runs
+
+    return check_runs(specs, executor, runs)
+
+
+def _report_violations(args: argparse.Namespace, violations: list[str]) -> int:
+    if args.check:
+        for line in violations:
+            print(f"bitswap-sim {args.command}: check: {line}", file=sys.stderr)
+        print(f"check: {len(violations) or 'no'} invariant violations")
+    return 1 if violations else 0
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
     if args.workers is not None and args.dask:
         raise UsageError("give either --workers or --dask, not both")
     if args.workers is None and not args.dask:
@@ -131,7 +151,7 @@ def _cmd_sweep(args: argparse.Namespace) -> None:
         args.workers = os.cpu_count() or 1
     args.replications = None
     args.seed = None
-    _cmd_run(args, sweep=True)
+    return _cmd_run(args, sweep=True)
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> None:
@@ -188,6 +208,9 @@ def _cmd_bench(args: argparse.Namespace) -> None:
     print(f"\nwrote {out}")
 
 
+_CHECK_HELP = "also check every run's invariants; exit status 1 if one is violated"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bitswap-sim",
@@ -200,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--replications", type=int, help="override the file's replications")
     p.add_argument("--seed", type=int, help="override the file's base seed")
+    p.add_argument("--check", action="store_true", help=_CHECK_HELP)
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("sweep", help="run a sweep file's grid x replications in parallel")
@@ -208,6 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
     p.add_argument("--dask", help="Dask scheduler address tcp://host:port, or local:N")
     p.add_argument("--resume", action="store_true", help="run only the runs not yet saved")
+    p.add_argument("--check", action="store_true", help=_CHECK_HELP)
     p.set_defaults(func=_cmd_sweep)
 
     p = sub.add_parser("validate", help="check a scenario file without running it")
@@ -249,7 +274,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        args.func(args)
+        status = args.func(args)
     except (UsageError, ValueError) as exc:
         message = " ".join(str(exc).split("\n"))
         print(f"bitswap-sim {args.command}: error: {message}", file=sys.stderr)
@@ -257,7 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"bitswap-sim {args.command}: interrupted", file=sys.stderr)
         return 130
-    return 0
+    return status or 0
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ and what is allowed. Nothing is evaluated or imported from a file: it is only pa
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 import math
 import re
@@ -21,7 +22,7 @@ from typing import Any
 
 from models.fetch import PATTERNS
 from models.peer import STRATEGIES
-from sim.latency import LatencyModel, RegionMatrixLatency, latency_model
+from sim.latency import EdgeLatency, LatencyModel, RegionMatrixLatency, latency_model
 from sim.transports import TRANSPORTS
 from sim.units import BANDWIDTH_PRESETS, bandwidth_preset, parse_bandwidth, parse_duration
 
@@ -34,6 +35,7 @@ __all__ = [
     "RegistrySpec",
     "Scenario",
     "ScenarioError",
+    "block_count",
     "load_scenario",
     "parse_scenario",
     "parse_size",
@@ -72,7 +74,7 @@ def parse_size(value: object, *, field: str = "size") -> int:
     """Bytes from an int or a string with a unit (``"300 MiB"``, ``"8000 B"``, ``"1.5 GB"``)."""
     if isinstance(value, bool):
         raise ValueError(
-            f"{field} must be a size in bytes or a string like '300 MiB', got {value!r}"
+            f"{field}: must be a size in bytes or a string like '300 MiB', got {value!r}"
         )
     if isinstance(value, int):
         size = value
@@ -80,15 +82,16 @@ def parse_size(value: object, *, field: str = "size") -> int:
         m = _SIZE.match(value)
         if not m:
             raise ValueError(
-                f"{field} must be a size with a unit (B, kB, MB, GB, KiB, MiB, GiB), got {value!r}"
+                f"{field}: must be a size with a unit, got {value!r}; allowed units: "
+                f"{', '.join(_SIZE_FACTORS)} (e.g. '300 MiB'), or a number of bytes"
             )
         size = round(float(m.group(1)) * _SIZE_FACTORS[m.group(2)])
     else:
         raise ValueError(
-            f"{field} must be a size in bytes or a string like '300 MiB', got {value!r}"
+            f"{field}: must be a size in bytes or a string like '300 MiB', got {value!r}"
         )
     if size <= 0:
-        raise ValueError(f"{field} must be > 0 bytes, got {value!r}")
+        raise ValueError(f"{field}: must be > 0 bytes, got {value!r}")
     return int(size)
 
 
@@ -360,6 +363,7 @@ def parse_scenario(data: Mapping[str, Any], *, source: str = "<scenario>") -> Sc
     name = top.str("name")
     if not name:
         raise top.error("name", "required: a name for the scenario")
+    _check_name(top, name)
     seed = top.int("seed", 1, 0)
     replications = top.int("replications", 1, 1)
     max_sim_time_s = top.duration("max_sim_time_s", 3600.0)
@@ -376,11 +380,10 @@ def parse_scenario(data: Mapping[str, Any], *, source: str = "<scenario>") -> Sc
     registry = _registry(top.get("registry", {}), source)
     sweep = _sweep(top.get("sweep", {}), source)
     top.done()
-    if any(g.strategy == "registry" for g in groups) and len({g.strategy for g in groups}) > 1:
-        raise ScenarioError(
-            f"{source}: groups.strategy: 'registry' replaces Bitswap for the whole run; "
-            "it cannot be mixed with Bitswap strategies"
-        )
+    if any(g.strategy == "registry" for g in groups):
+        _check_registry(groups, source)
+    if isinstance(network.latency, EdgeLatency):
+        _check_edge_latency(network, groups, source)
     return Scenario(
         name=name,
         seed=seed,
@@ -395,6 +398,69 @@ def parse_scenario(data: Mapping[str, Any], *, source: str = "<scenario>") -> Sc
         source=source,
         raw=raw,
     )
+
+
+_NAME_MAX = 200
+"""Longest scenario name: run ids (``<name>-p000-r00``) name the files of each run."""
+
+
+def _check_name(top: _Table, name: str) -> None:
+    """The scenario's name makes run ids, and run ids make file names in the output folder:
+    no path separators, no control characters, not too long."""
+    bad = next((c for c in name if c in "/\\" or not c.isprintable()), None)
+    if bad is not None:
+        raise top.error(
+            "name",
+            f"must not contain {bad!r} (it names the run files); got {name!r}; "
+            "allowed: printable characters but / and \\",
+        )
+    if len(name.encode("utf-8")) > _NAME_MAX:
+        raise top.error("name", f"too long ({len(name)} characters); allowed: up to {_NAME_MAX}")
+
+
+def _check_registry(groups: tuple[GroupSpec, ...], source: str) -> None:
+    """The registry baseline replaces Bitswap for the whole run and pulls one image."""
+    if len({g.strategy for g in groups}) > 1:
+        raise ScenarioError(
+            f"{source}: groups.strategy: 'registry' replaces Bitswap for the whole run; "
+            "it cannot be mixed with Bitswap strategies; allowed: every group 'registry', "
+            "or none"
+        )
+    fetched = sorted({g.fetch.object for g in groups if g.fetch is not None})
+    if len(fetched) != 1:
+        raise ScenarioError(
+            f"{source}: groups.fetch: the registry baseline pulls one object; groups fetch "
+            f"{', '.join(map(repr, fetched)) or 'nothing'}; allowed: exactly one object fetched"
+        )
+
+
+def _check_edge_latency(network: NetworkSpec, groups: tuple[GroupSpec, ...], source: str) -> None:
+    """Edge latencies name peers (``<group>-<i>``) and cover every connection the topology
+    surely has (gateways of a region-mesh, drawn per run, are checked when the run is built)."""
+    latency = network.latency
+    assert isinstance(latency, EdgeLatency)
+    region = {m: g.region for g in groups for m in g.members()}
+    field_ = "network.latency.values"
+    for pair in latency.values:
+        for peer in pair:
+            if peer not in region:
+                some = ", ".join(list(region)[:6]) + (", ..." if len(region) > 6 else "")
+                raise ScenarioError(
+                    f"{source}: {field_}: unknown peer {peer!r}; allowed: the peers "
+                    f"<group>-<i>: {some}"
+                )
+    every = network.topology == "full-mesh" or network.inter_region == "full"
+    for a, b in itertools.combinations(region, 2):
+        if not (every or region[a] == region[b]):
+            continue
+        have = (a, b) in latency.values and (b, a) in latency.values
+        if latency.symmetric:
+            have = (a, b) in latency.values or (b, a) in latency.values
+        if not have:
+            raise ScenarioError(
+                f"{source}: {field_}: no latency for the connection {a!r} - {b!r}; "
+                "allowed: a value for every connection (both directions if symmetric = false)"
+            )
 
 
 def _network(data: Any, source: str) -> NetworkSpec:
@@ -546,8 +612,17 @@ def _groups(
         bs_latency = t.duration("blockstore_latency", 0.0)
         routing = t.str("routing", "nil", ROUTINGS)
         dht_delay = t.duration("dht_lookup_delay", 1.0)
-        holds = _holds(t, names, source)
+        holds = _holds(t, {o.name: o for o in objects}, source)
         fetch = _fetch(t, names, source)
+        if fetch is not None and fetch.pattern == "dag-walk":
+            target = next(o for o in objects if o.name == fetch.object)
+            if target.type == "blocks" and target.count > 1:
+                raise ScenarioError(
+                    f"{source}: {t.path}.fetch.pattern: 'dag-walk' (the default) follows links "
+                    f"and the blocks of {target.name!r} (type 'blocks') have none, so it would "
+                    "fetch only the first; allowed: "
+                    + ", ".join(p for p in PATTERNS if p != "dag-walk")
+                )
         t.done()
         if isinstance(network.latency, RegionMatrixLatency) and region is None:
             raise t.error(
@@ -582,7 +657,30 @@ def _groups(
     return tuple(out)
 
 
-def _holds(t: _Table, objects: set[str], source: str) -> tuple[HoldSpec, ...]:
+@functools.lru_cache(maxsize=64)
+def block_count(spec: ObjectSpec) -> int:
+    """Number of blocks of an object (its DAG built as a run builds it)."""
+    from models.dag import CidAllocator, chunked_file, oci_image
+
+    alloc = CidAllocator()
+    if spec.type == "file":
+        dag = chunked_file(
+            spec.size_bytes, cid_alloc=alloc, chunk_size=spec.chunk_bytes, max_links=spec.max_links
+        )
+    elif spec.type == "oci-image":
+        dag = oci_image(
+            list(spec.layers),
+            cid_alloc=alloc,
+            config_size=spec.config_bytes,
+            chunk_size=spec.chunk_bytes,
+            max_links=spec.max_links,
+        )
+    else:
+        return spec.count
+    return len(dag.cids_in_order)
+
+
+def _holds(t: _Table, objects: Mapping[str, ObjectSpec], source: str) -> tuple[HoldSpec, ...]:
     value = t.get("seed_objects", [])
     if not isinstance(value, list):
         raise t.error("seed_objects", "must be a list of object names or tables")
@@ -593,6 +691,8 @@ def _holds(t: _Table, objects: set[str], source: str) -> tuple[HoldSpec, ...]:
             item = {"object": item}
         h = _Table(item, path, source)
         obj = h.str("object")
+        if obj is None:
+            raise h.error("object", f"required; objects: {', '.join(sorted(objects)) or '(none)'}")
         if obj not in objects:
             raise h.error(
                 "object",
@@ -616,6 +716,14 @@ def _holds(t: _Table, objects: set[str], source: str) -> tuple[HoldSpec, ...]:
         offset = h.int("offset", 0, 0)
         distribute = h.str("distribute", "all", DISTRIBUTIONS)
         h.done()
+        if start + offset > 0:  # block 0 is always there; otherwise the choice may be empty
+            n = block_count(objects[obj])
+            if start + offset >= (n if stop is None else min(stop, n)):
+                raise h.error(
+                    "range" if rng is not None else "offset",
+                    f"selects no block of {obj!r}, which has {n} blocks; allowed: "
+                    f"start + offset < min(stop, {n})",
+                )
         out.append(HoldSpec(obj, start, stop, every, offset, distribute))
     return tuple(out)
 
@@ -628,6 +736,8 @@ def _fetch(t: _Table, objects: set[str], source: str) -> FetchSpec | None:
         value = {"object": value}
     f = _Table(value, f"{t.path}.fetch", source)
     obj = f.str("object")
+    if obj is None:
+        raise f.error("object", f"required; objects: {', '.join(sorted(objects)) or '(none)'}")
     if obj not in objects:
         raise f.error(
             "object", f"unknown object {obj!r}; objects: {', '.join(sorted(objects)) or '(none)'}"
@@ -674,6 +784,13 @@ def _sweep(data: Any, source: str) -> dict[str, tuple[Any, ...]]:
         raise ScenarioError(f"{source}: sweep: must be a table of parameter = [values]")
     out = {}
     for key, values in data.items():
+        parts = key.split(".")
+        if not all(parts) or (parts[0] in ("groups", "objects") and len(parts) < 3):
+            raise ScenarioError(
+                f"{source}: sweep.{key}: not a parameter path; allowed: dotted paths such as "
+                "groups.<name>.<field>, objects.<name>.<field>, network.transport, "
+                "strategy.master.max_split"
+            )
         if not isinstance(values, list) or not values:
             raise ScenarioError(f"{source}: sweep.{key}: must be a non-empty list of values")
         out[key] = tuple(values)
@@ -729,7 +846,11 @@ def grid(scenario: Scenario) -> list[tuple[dict[str, Any], Scenario]]:
         point = dict(zip(keys, values, strict=True))
         for key, value in point.items():
             set_path(raw, key, value, scenario.source)
-        out.append((point, parse_scenario(raw, source=scenario.source)))
+        try:
+            out.append((point, parse_scenario(raw, source=scenario.source)))
+        except ScenarioError as exc:
+            where = ", ".join(f"{k} = {v!r}" for k, v in point.items())
+            raise ScenarioError(f"{exc} (at sweep point {where})") from None
     return out
 
 

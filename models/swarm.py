@@ -97,6 +97,10 @@ class Swarm:
         """``name`` starts fetching ``dag`` at ``at_s`` seconds (role: leech)."""
         peer = self.peer(name)
         self.roles[name] = "leech"
+        if self._all_done.triggered:
+            # every fetch so far is done (one that has nothing to get completes at once): wait
+            # for this one too, or run() would return before it starts
+            self._all_done = simpy.Event(self.net.env)
         self._pending += 1
 
         def start(_event: object = None) -> None:

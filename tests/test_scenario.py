@@ -82,7 +82,7 @@ def test_sizes():
         ({"objects": [{"name": "f", "type": "file"}]}, r"objects.f.size: required"),
         (
             {"objects": [{"name": "f", "type": "file", "size": "100"}]},
-            r"objects.f.size must be a size with a unit",
+            r"objects.f.size: must be a size with a unit",
         ),
         ({"groups": []}, r"groups: required"),
         (
