@@ -150,6 +150,8 @@ def who_served_whom(
         matrix,
         ax=ax,
         mask=matrix.to_numpy() == 0,
+        vmin=0.0,  # explicit: with every cell masked (no block moved) seaborn cannot infer it
+        vmax=float(matrix.to_numpy().max()) or 1.0,
         cmap="viridis",
         annot=matrix.map(lambda v: _cell_text(v, value)) if annot else False,
         fmt="",
