@@ -268,3 +268,22 @@ def test_write_all_one_set_per_scenario(one_point, tmp_path):
         "tiny-tradeoff.png",
     ]
     assert all(p.stat().st_size > 0 for p in paths)
+
+
+def test_every_figure_from_a_small_real_sweep():
+    """The same figures from real runs (tests/data/small-sweep.toml: master and poc x 2 and 4
+    leeches x 2 replicates), not synthetic tables."""
+    from pathlib import Path
+
+    from experiments import load_scenario, run
+
+    runs, peers = run(load_scenario(Path(__file__).parent / "data" / "small-sweep.toml"))
+    point = runs[runs["groups.leeches.count"] == 2]
+    ax = ecdf_time_to_fetch(peers[peers["run_id"].isin(point["run_id"])]).axes[0]
+    assert ax.get_xlabel() == "time to fetch (s)" and len(ax.get_lines()) == 2
+    ax = makespan_by_strategy(point).axes[0]
+    assert ax.get_ylabel() == "makespan (s)" and len(ax.patches) == 2
+    ax = sweep_line(runs, "groups.leeches.count", "mean_time_to_fetch_s").axes[0]
+    assert ax.get_xlabel() == "groups.leeches.count" and len(ax.get_lines()) >= 2
+    ax = tradeoff_scatter(runs).axes[0]
+    assert ax.get_ylabel() == "mean time to fetch (s)"
