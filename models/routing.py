@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import numpy as np
@@ -116,6 +116,20 @@ class ProviderQueryManager:
         self._waiting: deque[int] = deque()
         self._running = 0
         self.queries = 0
+
+    @classmethod
+    def for_peer(cls, peer: Any, cfg: Any) -> ProviderQueryManager:
+        """The manager of a Bitswap peer, its limits from the strategy's config
+        (``max_providers``, ``max_in_process_provider_queries``, ``provider_query_timeout_s``)."""
+        return cls(
+            peer.net,
+            peer.name,
+            peer.routing,
+            peer.rng,
+            max_providers=cfg.max_providers,
+            max_in_process=cfg.max_in_process_provider_queries,
+            timeout_s=cfg.provider_query_timeout_s,
+        )
 
     def find_providers(self, cid: int, on_provider: OnProvider) -> None:
         """Report providers of ``cid`` to ``on_provider`` as they are found."""

@@ -43,15 +43,7 @@ class MasterClient:
         self.cfg = cfg
         self.policy_factory = policy if policy is not None else RequestSplitter
         self.wantmanager = WantManager(peer, cfg)
-        self.providers = ProviderQueryManager(
-            peer.net,
-            peer.name,
-            peer.routing,
-            peer.rng,
-            max_providers=cfg.max_providers,
-            max_in_process=cfg.max_in_process_provider_queries,
-            timeout_s=cfg.provider_query_timeout_s,
-        )
+        self.providers = ProviderQueryManager.for_peer(peer, cfg)
         self.sessions: dict[int, MasterSession] = {}
         self._next_session = 0
         self._waiters: dict[int, list[OnBlock]] = {}

@@ -59,15 +59,7 @@ class PocClient:
         self.sim = SessionInterestManager()
         self.bcwl = SessionWantlist()
         self.pm = PeerManager(self._make_queue)
-        self.providers = ProviderQueryManager(
-            peer.net,
-            peer.name,
-            peer.routing,
-            peer.rng,
-            max_providers=cfg.max_providers,
-            max_in_process=cfg.max_in_process_provider_queries,
-            timeout_s=cfg.provider_query_timeout_s,
-        )
+        self.providers = ProviderQueryManager.for_peer(peer, cfg)
         self.sessions: dict[int, PocSession] = {}
         self._next_session = 0
         self._waiters: dict[int, list[OnBlock]] = {}
