@@ -52,8 +52,12 @@ class SessionTrackedWantlist:
         for cid, (priority, _) in self._set.items():
             yield cid, priority
 
-    def copy_wants_to(self, other: SessionTrackedWantlist) -> None:
-        """Add every (cid, session) want of this list to ``other`` (``CopyWants``)."""
+    def copy_wants_to(self, other: SessionTrackedWantlist) -> list[int]:
+        """Add every (cid, session) want of this list to ``other`` (``CopyWants``); returns the
+        CIDs that were new in ``other``."""
+        new = []
         for cid, (priority, sessions) in self._set.items():
             for session in sessions:
-                other.add(cid, priority, session)
+                if other.add(cid, priority, session):
+                    new.append(cid)
+        return new

@@ -47,18 +47,31 @@ class MessageQueue:
 
     __slots__ = (
         "_flush_pending",
+        "_holders",
         "_host",
         "_interval_s",
         "_next",
+        "order",
         "peer",
         "rebroadcast",
         "refcount",
         "wl",
     )
 
-    def __init__(self, host: WantHost, peer: Hashable, cfg: MasterConfig) -> None:
+    def __init__(
+        self,
+        host: WantHost,
+        peer: Hashable,
+        cfg: MasterConfig,
+        order: int = 0,
+        holders: dict[int, set[MessageQueue]] | None = None,
+    ) -> None:
         self._host = host
         self.peer = peer
+        self.order = order
+        """Creation rank among the node's queues (the order a broadcast visits them)."""
+        self._holders = holders if holders is not None else {}
+        """Shared index cid -> queues whose wantlist holds it (see ``WantManager._add``)."""
         self.wl = SessionTrackedWantlist()
         self._next: Message | None = None
         self._flush_pending = False
@@ -72,14 +85,17 @@ class MessageQueue:
         wl = self.wl
         msg = self._next
         work = False
+        holders = self._holders
         for cid, priority, cancel in entries:
             if cancel:
                 if wl.remove(cid, session):
+                    holders[cid].discard(self)
                     if msg is None:
                         msg = self._next = Message()
                     msg.add_entry_master(cid, 0, cancel=True)
                     work = True
             elif wl.add(cid, priority, session):
+                holders.setdefault(cid, set()).add(self)
                 if msg is None:
                     msg = self._next = Message()
                 msg.add_entry_master(cid, priority)
@@ -90,7 +106,8 @@ class MessageQueue:
     def add_wantlist(self, initial: SessionTrackedWantlist | None = None) -> None:
         """Queue this peer's whole wantlist (after copying ``initial`` into it)."""
         if initial is not None:
-            initial.copy_wants_to(self.wl)
+            for cid in initial.copy_wants_to(self.wl):
+                self._holders.setdefault(cid, set()).add(self)
         if len(self.wl) == 0:
             return
         if self._next is None:
@@ -119,6 +136,11 @@ class MessageQueue:
         """Stop the periodic resend (the peer disconnected or the run ends)."""
         self.rebroadcast.stop()
 
+    def forget(self) -> None:
+        """Leave the shared index (the queue is being dropped)."""
+        for cid, _ in self.wl.entries():
+            self._holders.get(cid, set()).discard(self)
+
 
 class WantManager:
     """The node's wantlists and its per-peer queues."""
@@ -129,11 +151,16 @@ class WantManager:
         self.wl = SessionTrackedWantlist()
         self.bcwl = SessionTrackedWantlist()
         self.queues: dict[Hashable, MessageQueue] = {}
+        self._holders: dict[int, set[MessageQueue]] = {}
+        self._created = 0
 
     def _queue(self, peer: Hashable) -> MessageQueue:
         queue = self.queues.get(peer)
         if queue is None:
-            queue = self.queues[peer] = MessageQueue(self._host, peer, self._cfg)
+            self._created += 1
+            queue = self.queues[peer] = MessageQueue(
+                self._host, peer, self._cfg, self._created, self._holders
+            )
         return queue
 
     def connected(self, peer: Hashable) -> None:
@@ -151,6 +178,7 @@ class WantManager:
         queue.refcount -= 1
         if queue.refcount <= 0:
             queue.shutdown()
+            queue.forget()
             del self.queues[peer]
 
     def want_blocks(self, cids: list[int], peers: list[Hashable] | None, session: Hashable) -> None:
@@ -183,6 +211,15 @@ class WantManager:
         if peers:
             for peer in peers:
                 self._queue(peer).add_message(entries, session)
+        elif cancel:
+            # A broadcast cancel only changes the queues whose wantlist holds one of the CIDs
+            # (the others find nothing to remove): visit just those, in the same order as
+            # visiting every queue would.
+            targets: set[MessageQueue] = set()
+            for cid in cids:
+                targets |= self._holders.get(cid, set())
+            for queue in sorted(targets, key=_queue_order):
+                queue.add_message(entries, session)
         else:
             for queue in self.queues.values():
                 queue.add_message(entries, session)
@@ -191,3 +228,7 @@ class WantManager:
         """Stop every queue's periodic resend."""
         for queue in self.queues.values():
             queue.shutdown()
+
+
+def _queue_order(queue: MessageQueue) -> int:
+    return queue.order
