@@ -75,6 +75,8 @@ class SessionPeerManager:
         self._unoptimized: list[Hashable] = []
         self._broadcast: dict[int, float] = {}
         self._deadlines: list[tuple[float, int, Hashable, int, _Request]] = []
+        self._requested: dict[int, set[Hashable]] = {}
+        """CID -> peers holding a tracked request for it (so cancels skip the others)."""
         self._seq = 0
 
     # ------------------------------------------------------------------ timeouts
@@ -91,6 +93,7 @@ class SessionPeerManager:
                 continue  # answered (removed) before the deadline: Go stopped the timer
             if request.cancelled:
                 del data.requests[cid]  # peerTimeoutMessage: cancelled -> RemoveRequest
+                self._requested[cid].discard(peer)
             else:
                 self._record_response(peer, (cid,), deadline)
 
@@ -155,6 +158,7 @@ class SessionPeerManager:
         for cid in cids:
             request = data.requests.pop(cid, None)
             if request is not None:
+                self._requested[cid].discard(peer)
                 latency: float | None = at - request.started_at
             else:
                 started = self._broadcast_started(cid, at)
@@ -186,19 +190,17 @@ class SessionPeerManager:
             for cid in cids:
                 if cid not in data.requests:
                     request = data.requests[cid] = _Request(now)
+                    self._requested.setdefault(cid, set()).add(peer)
                     self._seq += 1
                     heapq.heappush(self._deadlines, (deadline, self._seq, peer, cid, request))
 
     def record_cancels(self, cids: Iterable[int]) -> None:
         """The session received ``cids``: pending timeouts for them no longer penalise."""
         self._expire()
-        cids = list(cids)
-        for data in self.active.values():
-            requests = data.requests
-            for cid in cids:
-                request = requests.get(cid)
-                if request is not None:
-                    request.cancelled = True
+        active = self.active
+        for cid in cids:
+            for peer in self._requested.get(cid, ()):
+                active[peer].requests[cid].cancelled = True
 
     def find_more_peers(self, cid: int) -> None:
         """Start a provider search for ``cid``; providers join as unoptimized peers."""
