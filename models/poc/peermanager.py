@@ -20,17 +20,34 @@ __all__ = ["PeerManager", "PeerWantManager"]
 class PeerWantManager:
     """Per peer: CIDs sent as want-block, CIDs sent as want-have."""
 
-    __slots__ = ("peer_wants",)
+    __slots__ = ("_added", "_rank", "_sent", "peer_wants")
 
     def __init__(self) -> None:
         self.peer_wants: dict[Hashable, tuple[set[int], set[int]]] = {}
+        self._sent: dict[int, set[Hashable]] = {}
+        """CID -> peers sent a want for it (so cancels visit only those)."""
+        self._rank: dict[Hashable, int] = {}
+        self._added = 0
 
     def add_peer(self, peer: Hashable) -> None:
         if peer not in self.peer_wants:
             self.peer_wants[peer] = (set(), set())
+            self._added += 1
+            self._rank[peer] = self._added
 
     def remove_peer(self, peer: Hashable) -> None:
-        self.peer_wants.pop(peer, None)
+        sets = self.peer_wants.pop(peer, None)
+        if sets is not None:
+            for cid in sets[0] | sets[1]:
+                self._sent[cid].discard(peer)
+            del self._rank[peer]
+
+    def _mark(self, peer: Hashable, cid: int) -> None:
+        sent = self._sent.get(cid)
+        if sent is None:
+            self._sent[cid] = {peer}
+        else:
+            sent.add(peer)
 
     def prepare_broadcast_want_haves(self, cids: list[int]) -> dict[Hashable, list[int]]:
         """Per peer, the want-haves it has not been sent in any form yet (and record them)."""
@@ -39,6 +56,7 @@ class PeerWantManager:
             for cid in cids:
                 if cid not in blocks and cid not in haves:
                     haves.add(cid)
+                    self._mark(peer, cid)
                     out.setdefault(peer, []).append(cid)
         return out
 
@@ -56,21 +74,29 @@ class PeerWantManager:
                 blocks.add(cid)
                 res_blocks.append(cid)
                 haves.discard(cid)
+                self._mark(peer, cid)
         res_haves = []
         for cid in want_haves:
             if cid not in blocks and cid not in haves:
                 haves.add(cid)
                 res_haves.append(cid)
+                self._mark(peer, cid)
         return res_blocks, res_haves
 
     def prepare_send_cancels(self, cids: list[int]) -> dict[Hashable, list[int]]:
-        """Per peer, the CIDs it was sent a want for (and forget them)."""
+        """Per peer, the CIDs it was sent a want for (and forget them). Peers come in the order
+        they connected, as a scan of every peer would visit them."""
+        targets: set[Hashable] = set()
+        for cid in cids:
+            targets |= self._sent.get(cid, set())
         out: dict[Hashable, list[int]] = {}
-        for peer, (blocks, haves) in self.peer_wants.items():
+        for peer in sorted(targets, key=self._rank.__getitem__):
+            blocks, haves = self.peer_wants[peer]
             for cid in cids:
                 if cid in blocks or cid in haves:
                     blocks.discard(cid)
                     haves.discard(cid)
+                    self._sent[cid].discard(peer)
                     out.setdefault(peer, []).append(cid)
         return out
 
