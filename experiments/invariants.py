@@ -375,7 +375,7 @@ def run_checked(
     """Run one :class:`~experiments.runner.RunSpec` and check it: ``(row, peers,
     violations)``. ``row`` and ``peers`` are what :func:`~experiments.runner.run_one` returns
     for it (``wall_s`` aside), read before the checks drain the run."""
-    from experiments.runner import summarise_run
+    from experiments.runner import collect
 
     scenario: Scenario = spec.scenario
     wall = time.perf_counter()
@@ -383,26 +383,7 @@ def run_checked(
     start = snapshot(built)
     built.run(scenario.max_sim_time_s)
     wall = time.perf_counter() - wall
-    runner: Any = built.swarm if built.swarm is not None else built.registry
-    frame = runner.peer_frame()
-    ident = {
-        "run_id": spec.run_id,
-        "scenario": scenario.name,
-        "replicate": spec.replicate,
-        "seed": spec.seed,
-    }
-    frame.insert(0, "group", frame["peer"].map(built.groups))
-    for key, value in reversed(ident.items()):
-        frame.insert(0, key, value)
-    row = {
-        **ident,
-        "strategy": scenario.strategy_label,
-        **spec.point,
-        **summarise_run(frame, built.net, runner.makespan_s),
-        "sim_events": next(built.net.env._eid),
-        "sim_time_s": built.net.now,
-        "wall_s": wall,
-    }
+    row, frame, _ = collect(spec, built, wall)
     violations = check_invariants(built, scenario, start, max_per_check=max_per_check)
     return row, frame.to_dict("records"), violations
 

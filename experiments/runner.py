@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
-from experiments.build import CONTROL_KINDS, build_run
+from experiments.build import CONTROL_KINDS, Built, build_run
 from experiments.collect import empty_progress, empty_transfers, progress_frame, transfer_frame
 from experiments.scenario import Scenario, grid
 
@@ -131,6 +131,20 @@ def run_one(spec: RunSpec, progress: bool = False) -> RunResult:
         if bar is not None:
             bar.close()
     wall = time.perf_counter() - wall
+    row, frame, ident = collect(spec, built, wall)
+    return RunResult(
+        row,
+        frame.to_dict("records"),
+        transfer_frame(built, ident, scenario.strategy_label),
+        progress_frame(built, ident),
+    )
+
+
+def collect(
+    spec: RunSpec, built: Built, wall_s: float
+) -> tuple[dict[str, Any], pd.DataFrame, dict[str, Any]]:
+    """A finished run's ``runs`` row, its ``peers`` frame and the identifying columns."""
+    scenario = spec.scenario
     runner: Any = built.swarm if built.swarm is not None else built.registry
     frame = runner.peer_frame() if built.swarm is not None else runner.client_frame()
     ident = {
@@ -150,14 +164,9 @@ def run_one(spec: RunSpec, progress: bool = False) -> RunResult:
         **summarise_run(frame, built.net, runner.makespan_s),
         "sim_events": events,
         "sim_time_s": built.net.now,
-        "wall_s": wall,
+        "wall_s": wall_s,
     }
-    return RunResult(
-        row,
-        frame.to_dict("records"),
-        transfer_frame(built, ident, scenario.strategy_label),
-        progress_frame(built, ident),
-    )
+    return row, frame, ident
 
 
 def summarise_run(peers: pd.DataFrame, net: Any, makespan_s: float | None) -> dict[str, Any]:
