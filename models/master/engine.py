@@ -41,6 +41,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 
 from models.engine_workers import EngineHost, EngineWorkers
+from models.ledgers import Ledgers
 from models.master.config import MasterConfig
 from models.master.ledger import Ledger
 from models.master.peertaskqueue import PeerTaskQueue, Task, TaskBlock
@@ -60,34 +61,23 @@ class MasterEngine(EngineWorkers[PeerTaskQueue, TaskBlock]):
     def __init__(self, host: EngineHost, config: MasterConfig) -> None:
         super().__init__(host, config, PeerTaskQueue(freezing=config.freezing))
         self.config = config
-        self.ledgers: dict[Hashable, Ledger] = {}
+        self.ledgers: Ledgers[Ledger] = Ledgers(Ledger)
         """Partner -> ledger, in creation order (Go: ``ledgerMap``)."""
 
     # ------------------------------------------------------------------ connections
     def peer_connected(self, p: Hashable) -> None:
         """``PeerConnected``: create the ledger if needed, count the connection."""
-        self._find_or_create(p).ref += 1
+        self.ledgers.connected(p)
 
     def peer_disconnected(self, p: Hashable) -> None:
         """``PeerDisconnected``: drop the ledger on the last connection (queued tasks stay)."""
-        ledger = self.ledgers.get(p)
-        if ledger is None:
-            return
-        ledger.ref -= 1
-        if ledger.ref <= 0:
-            del self.ledgers[p]
-
-    def _find_or_create(self, p: Hashable) -> Ledger:
-        ledger = self.ledgers.get(p)
-        if ledger is None:
-            ledger = self.ledgers[p] = Ledger(p)
-        return ledger
+        self.ledgers.disconnected(p)
 
     # ------------------------------------------------------------------ requests
     def message_received(self, src: Hashable, msg: Message) -> None:
         """``MessageReceived``: record wants and cancels, queue task blocks for the blocks we
         hold (grouped up to ``max_message_size_bytes``), count the blocks received."""
-        ledger = self._find_or_create(src)
+        ledger = self.ledgers.find_or_create(src)
         if msg.full:
             ledger.clear_wantlist()
         queue = self.queue
@@ -164,7 +154,7 @@ class MasterEngine(EngineWorkers[PeerTaskQueue, TaskBlock]):
     def _message_sent(self, dst: Hashable, msg: Message) -> None:
         """``MessageSent``: the ledger counts the bytes and forgets the wants (re-created if
         ``dst`` disconnected meanwhile: ``findOrCreate``)."""
-        ledger = self._find_or_create(dst)
+        ledger = self.ledgers.find_or_create(dst)
         wantlist = ledger.wantlist
         for cid, size in msg.blocks.items():
             ledger.sent_bytes(size)

@@ -80,6 +80,7 @@ from typing import Protocol, cast
 
 from models import engine_workers
 from models.engine_workers import EngineWorkers
+from models.ledgers import Ledgers
 from models.messages import Message, PresenceType, WantType, presence_wire_size
 from models.poc.config import PocConfig
 from models.poc.ledger import Ledger
@@ -164,7 +165,7 @@ class PocEngine(EngineWorkers[PeerTaskQueue, _Popped]):
     def __init__(self, host: EngineHost, config: PocConfig) -> None:
         super().__init__(host, config, PeerTaskQueue(BitswapTaskMerger()))
         self.config = config
-        self.ledgers: dict[Hashable, Ledger] = {}
+        self.ledgers: Ledgers[Ledger] = Ledgers(Ledger)
         """Partner -> ledger, in creation order (Go: ``ledgerMap``)."""
         self.presence_work_bytes = block_presence_size(host.cid_version)
         """Work of a HAVE or DONT_HAVE task (``BlockPresenceSize``), bytes."""
@@ -174,22 +175,11 @@ class PocEngine(EngineWorkers[PeerTaskQueue, _Popped]):
     # ------------------------------------------------------------------ connections
     def peer_connected(self, p: Hashable) -> None:
         """``PeerConnected``: create the ledger if needed, count the connection."""
-        self._find_or_create(p).ref += 1
+        self.ledgers.connected(p)
 
     def peer_disconnected(self, p: Hashable) -> None:
         """``PeerDisconnected``: drop the ledger on the last connection (queued tasks stay)."""
-        ledger = self.ledgers.get(p)
-        if ledger is None:
-            return
-        ledger.ref -= 1
-        if ledger.ref <= 0:
-            del self.ledgers[p]
-
-    def _find_or_create(self, p: Hashable) -> Ledger:
-        ledger = self.ledgers.get(p)
-        if ledger is None:
-            ledger = self.ledgers[p] = Ledger(p)
-        return ledger
+        self.ledgers.disconnected(p)
 
     # ------------------------------------------------------------------ requests
     def _send_as_block(self, want_type: WantType, size: int) -> bool:
@@ -201,7 +191,7 @@ class PocEngine(EngineWorkers[PeerTaskQueue, _Popped]):
     def message_received(self, src: Hashable, msg: Message) -> None:
         """``MessageReceived``: count received blocks, apply cancels then wants, push the tasks
         (module docstring)."""
-        ledger = self._find_or_create(src)
+        ledger = self.ledgers.find_or_create(src)
         for n in msg.blocks.values():
             ledger.received_bytes(n)
         if msg.full:
@@ -299,7 +289,7 @@ class PocEngine(EngineWorkers[PeerTaskQueue, _Popped]):
     def _message_sent(self, peer: Hashable, msg: Message) -> None:
         """``MessageSent``: a sent block counts its bytes and removes the want of either type,
         a HAVE removes a want-have, a DONT_HAVE nothing."""
-        ledger = self._find_or_create(peer)
+        ledger = self.ledgers.find_or_create(peer)
         for cid, size in msg.blocks.items():
             ledger.sent_bytes(size)
             ledger.remove_type(cid, WantType.Block)

@@ -139,7 +139,10 @@ class SessionPotentialManager:
         on_peers_exhausted: Callable[[list[int]], None],
     ) -> None:
         if not isinstance(cfg, PotentialConfig):
-            cfg = PotentialConfig()
+            raise ValueError(
+                "the poc-potential want sender needs a PotentialConfig (its potential "
+                f"constants), got {type(cfg).__name__}"
+            )
         self._cfg = cfg
         self._net = net
         self._bpm = bpm
