@@ -28,10 +28,12 @@ from sim.rng import RunRandom
 from sim.transports import Transport, make_transport
 from sim.units import parse_bandwidth
 
-__all__ = ["Link", "Network", "NodeState", "ReceiveCallback"]
+__all__ = ["Link", "LostCallback", "Network", "NodeState", "ReceiveCallback"]
 
 ReceiveCallback = Callable[[Hashable, Any], None]
 """``callback(src, message)``, called at the simulated time the message is delivered."""
+LostCallback = Callable[[Hashable, Any], None]
+"""``callback(dst, message)``, called on the sender when a message it sent is lost."""
 
 _JITTER_BATCH = 8192
 
@@ -43,7 +45,9 @@ class NodeState:
         "down_busy_s",
         "down_free_at",
         "download_Bps",
+        "lost",
         "name",
+        "on_lost",
         "received",
         "receiver",
         "region",
@@ -68,17 +72,27 @@ class NodeState:
         # kind -> [messages, bytes]
         self.sent: dict[str, list[int]] = {}
         self.received: dict[str, list[int]] = {}
+        # kind -> [messages, bytes] this node sent that were lost to a closed connection
+        self.lost: dict[str, list[int]] = {}
+        self.on_lost: LostCallback | None = None
 
 
 class Link:
-    """One direction of a connection. ``latency_s`` is the one-way delay in seconds."""
+    """One direction of a connection. ``latency_s`` is the one-way delay in seconds.
 
-    __slots__ = ("dst", "latency_s", "src", "state")
+    A link object lives as long as one connection: :meth:`Network.disconnect` marks it
+    ``up = False`` (whatever is still on it is lost) and a later :meth:`Network.connect` of the
+    same pair makes a new one, so a message sent before a disconnect never arrives after a
+    reconnect.
+    """
+
+    __slots__ = ("dst", "latency_s", "src", "state", "up")
 
     def __init__(self, src: NodeState, dst: NodeState, latency_s: float):
         self.src = src
         self.dst = dst
         self.latency_s = latency_s
+        self.up = True
         self.state: Any = None  # owned by the transport (e.g. go-testnet's token bucket)
 
 
@@ -125,11 +139,13 @@ class Network:
         self.graph = nx.DiGraph()
         self._nodes: dict[Hashable, NodeState] = {}
         self._links: dict[tuple[Hashable, Hashable], Link] = {}
+        self._closed: dict[tuple[Hashable, Hashable], Link] = {}
         self._trace: list[tuple] | None = [] if trace else None
         self._jitter_buf = np.empty(0)
         self._jitter_pos = 0
         self.messages_sent = 0
         self.messages_delivered = 0
+        self.messages_lost = 0
         self.transport.bind(self)
 
     # ------------------------------------------------------------------ building
@@ -155,10 +171,14 @@ class Network:
         self, a: Hashable, b: Hashable, *, latency_s: float, latency_ba_s: float | None = None
     ) -> None:
         """Connect ``a`` and ``b`` both ways. ``latency_s`` is the one-way a→b delay in seconds;
-        ``latency_ba_s`` the b→a delay (defaults to ``latency_s``)."""
+        ``latency_ba_s`` the b→a delay (defaults to ``latency_s``). A pair that was
+        disconnected can be connected again (a new connection: nothing sent on the old one
+        arrives)."""
         na, nb = self.node(a), self.node(b)
         if a == b:
             raise ValueError(f"cannot connect node {a!r} to itself")
+        if (a, b) in self._links:
+            raise ValueError(f"nodes {a!r} and {b!r} are already connected")
         for src, dst, lat in (
             (na, nb, latency_s),
             (nb, na, latency_s if latency_ba_s is None else latency_ba_s),
@@ -166,11 +186,64 @@ class Network:
             lat = _latency(lat, f"latency of connection {src.name!r}->{dst.name!r}")
             link = Link(src, dst, lat)
             self._links[(src.name, dst.name)] = link
+            self._closed.pop((src.name, dst.name), None)
             self.graph.add_edge(src.name, dst.name, latency_s=lat)
+
+    def disconnect(self, a: Hashable, b: Hashable) -> None:
+        """Close the connection between ``a`` and ``b`` (both directions) now.
+
+        Messages still on it in either direction are lost (counted in each sender's ``lost``
+        metrics and reported to its ``on_lost`` callback); later sends between the two are
+        lost at once, as a write on a closed stream fails. What the transport had already
+        booked on the sender's uplink stays booked (see the transport).
+        """
+        for src, dst in ((a, b), (b, a)):
+            link = self.link(src, dst)
+            link.up = False
+            del self._links[(src, dst)]
+            self._closed[(src, dst)] = link
+            self.graph.remove_edge(src, dst)
+            self.transport.link_closed(link)
+
+    def is_connected(self, a: Hashable, b: Hashable) -> bool:
+        """Whether ``a`` and ``b`` are connected now."""
+        self.node(a)
+        self.node(b)
+        return (a, b) in self._links
+
+    def set_bandwidth(
+        self,
+        name: Hashable,
+        *,
+        upload_Bps: float | str | None = None,
+        download_Bps: float | str | None = None,
+    ) -> None:
+        """Change a node's link rates now (bytes per second, or a string with a unit; ``None``
+        leaves one as it is). Messages already being serialised keep the times the transport
+        gave them under ``fifo`` and ``go-testnet``; ``fair`` re-shares at once."""
+        node = self.node(name)
+        if upload_Bps is not None:
+            node.upload_Bps = _bandwidth(upload_Bps, f"upload_Bps of node {name!r}")
+            self.graph.nodes[name]["upload_Bps"] = node.upload_Bps
+        if download_Bps is not None:
+            node.download_Bps = _bandwidth(download_Bps, f"download_Bps of node {name!r}")
+            self.graph.nodes[name]["download_Bps"] = node.download_Bps
+        self.transport.rates_changed()
+
+    def set_latency(self, src: Hashable, dst: Hashable, latency_s: float) -> None:
+        """Change the one-way ``src``→``dst`` delay of a connection (seconds) for messages sent
+        from now on."""
+        link = self.link(src, dst)
+        link.latency_s = _latency(latency_s, f"latency of connection {src!r}->{dst!r}")
+        self.graph.edges[src, dst]["latency_s"] = link.latency_s
 
     def on_receive(self, name: Hashable, callback: ReceiveCallback) -> None:
         """Register ``callback(src, message)`` for messages delivered to ``name``."""
         self.node(name).receiver = callback
+
+    def on_lost(self, name: Hashable, callback: LostCallback) -> None:
+        """Register ``callback(dst, message)`` for messages ``name`` sent that are lost."""
+        self.node(name).on_lost = callback
 
     # ------------------------------------------------------------------ queries
     def node(self, name: Hashable) -> NodeState:
@@ -188,6 +261,8 @@ class Network:
         if link is None:
             self.node(src)
             self.node(dst)
+            if (src, dst) in self._closed:
+                raise ValueError(f"nodes {src!r} and {dst!r} are disconnected")
             raise ValueError(f"nodes {src!r} and {dst!r} are not connected")
         return link
 
@@ -221,12 +296,25 @@ class Network:
         ``on_sent()``, if given, runs when the message's last byte has left the sender (its
         uplink is done with it): what a blocking stream write would wait for. It always runs
         from its own event, never inside ``send``.
+
+        Between nodes that were connected and are now disconnected the message is lost at
+        once (``on_sent`` still runs: the write returned, with an error); between nodes never
+        connected, ``send`` raises.
         """
         link = self._links.get((src, dst))
-        if link is None:
-            link = self.link(src, dst)  # raises the right error
         if size_bytes < 0:
             raise ValueError(f"size_bytes must be >= 0, got {size_bytes!r}")
+        if link is None:
+            closed = self._closed.get((src, dst))
+            if closed is None:
+                link = self.link(src, dst)  # raises the right error
+            else:
+                self._count(closed.src.sent, kind, size_bytes)
+                self.messages_sent += 1
+                self._lose(closed, message, size_bytes, kind)
+                if on_sent is not None:
+                    self.call_soon(on_sent)
+                return
         counter = link.src.sent.get(kind)
         if counter is None:
             counter = link.src.sent[kind] = [0, 0]
@@ -248,7 +336,11 @@ class Network:
         return lat if lat > 0.0 else 0.0
 
     def deliver(self, link: Link, message: Any, size_bytes: int, kind: str, t_sent: float) -> None:
-        """Hand a message to its destination now (called by transports)."""
+        """Hand a message to its destination now (called by transports); a message on a
+        connection closed since it was sent is lost instead."""
+        if not link.up:
+            self._lose(link, message, size_bytes, kind)
+            return
         dst = link.dst
         counter = dst.received.get(kind)
         if counter is None:
@@ -260,6 +352,20 @@ class Network:
             self._trace.append((t_sent, self.env.now, link.src.name, dst.name, kind, size_bytes))
         if dst.receiver is not None:
             dst.receiver(link.src.name, message)
+
+    @staticmethod
+    def _count(counters: dict[str, list[int]], kind: str, size_bytes: int) -> None:
+        counter = counters.get(kind)
+        if counter is None:
+            counter = counters[kind] = [0, 0]
+        counter[0] += 1
+        counter[1] += size_bytes
+
+    def _lose(self, link: Link, message: Any, size_bytes: int, kind: str) -> None:
+        self._count(link.src.lost, kind, size_bytes)
+        self.messages_lost += 1
+        if link.src.on_lost is not None:
+            link.src.on_lost(link.dst.name, message)
 
     def call_at(self, delay_s: float, callback: Callable[[Event], None], value: Any) -> Event:
         """Schedule ``callback(event)`` after ``delay_s`` seconds with ``event.value == value``.
@@ -284,16 +390,27 @@ class Network:
 
     # ------------------------------------------------------------------ results
     def node_metrics(self) -> pd.DataFrame:
-        """One row per node and message kind: messages and bytes sent and received."""
+        """One row per node and message kind: messages and bytes sent, received, and lost
+        (sent by this node on a connection that closed before they arrived)."""
         rows = []
         for node in self._nodes.values():
             for kind in sorted(set(node.sent) | set(node.received)):
                 s = node.sent.get(kind, (0, 0))
                 r = node.received.get(kind, (0, 0))
-                rows.append((node.name, kind, s[0], s[1], r[0], r[1]))
+                lost = node.lost.get(kind, (0, 0))
+                rows.append((node.name, kind, s[0], s[1], r[0], r[1], lost[0], lost[1]))
         return pd.DataFrame(
             rows,
-            columns=["node", "kind", "msgs_sent", "bytes_sent", "msgs_received", "bytes_received"],
+            columns=[
+                "node",
+                "kind",
+                "msgs_sent",
+                "bytes_sent",
+                "msgs_received",
+                "bytes_received",
+                "msgs_lost",
+                "bytes_lost",
+            ],
         )
 
     def utilisation(self) -> pd.DataFrame:

@@ -126,10 +126,10 @@ def test_metrics_count_messages_and_bytes_by_kind():
     net.send("b", "a", "blk", 262_158, "block")
     net.run()
     m = net.node_metrics().set_index(["node", "kind"])
-    assert m.loc[("a", "want-block")].tolist() == [2, 92, 0, 0]
-    assert m.loc[("b", "want-block")].tolist() == [0, 0, 2, 92]
-    assert m.loc[("b", "block")].tolist() == [1, 262_158, 0, 0]
-    assert m.loc[("a", "block")].tolist() == [0, 0, 1, 262_158]
+    assert m.loc[("a", "want-block")].tolist() == [2, 92, 0, 0, 0, 0]
+    assert m.loc[("b", "want-block")].tolist() == [0, 0, 2, 92, 0, 0]
+    assert m.loc[("b", "block")].tolist() == [1, 262_158, 0, 0, 0, 0]
+    assert m.loc[("a", "block")].tolist() == [0, 0, 1, 262_158, 0, 0]
     tr = net.trace_frame()
     assert list(tr.columns) == ["t_sent", "t_delivered", "src", "dst", "kind", "size_bytes"]
     assert len(tr) == 3 and (tr["t_delivered"] >= tr["t_sent"] + 0.01).all()

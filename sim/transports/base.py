@@ -39,3 +39,10 @@ class Transport:
     ) -> None:
         """Schedule delivery; call ``on_sent()`` (from an event) once the sender is done."""
         raise NotImplementedError
+
+    def link_closed(self, link: Link) -> None:
+        """``link`` was disconnected: what is on it will be lost (the network drops it on
+        delivery). A transport that shares capacity among transfers frees the link's share."""
+
+    def rates_changed(self) -> None:
+        """A node's upload or download rate changed (:meth:`Network.set_bandwidth`)."""

@@ -114,6 +114,35 @@ class FairTransport(Transport):
             self._settle_pending = True
             self.net.call_at(0.0, self._settle, None)
 
+    def link_closed(self, link: Link) -> None:
+        """Stop the link's transfers at once (their bytes stop sharing the links) and re-share;
+        each stopped transfer's ``on_sent`` still runs and the network counts it lost."""
+        stopped = [f for f in self._flows if f.link is link]
+        if not stopped:
+            return
+        self._advance(self.net.env._now)
+        self._flows = [f for f in self._flows if f.link is not link]
+        self._reallocate()
+        for flow in stopped:
+            if flow.on_sent is not None:
+                self.net.call_soon(flow.on_sent)
+            self.net.deliver(flow.link, flow.message, flow.size, flow.kind, flow.t_sent)
+
+    def rates_changed(self) -> None:
+        """Re-share the capacity among the transfers under the new rates."""
+        self._advance(self.net.env._now)
+        unlimited = []
+        for flow in self._flows:
+            flow.up = flow.link.src if flow.link.src.upload_Bps != _INF else None
+            flow.down = flow.link.dst if flow.link.dst.download_Bps != _INF else None
+            if flow.up is None and flow.down is None:
+                unlimited.append(flow)  # nothing limits it any more: the rest goes at once
+        if unlimited:
+            self._flows = [f for f in self._flows if f.up is not None or f.down is not None]
+        self._reallocate()
+        for flow in unlimited:
+            self._arrive(flow)
+
     # ------------------------------------------------------------------ internals
     def _advance(self, now: float) -> None:
         dt = now - self._updated_at
