@@ -107,13 +107,30 @@ class Peer:
         self.client = strat.client_class(self, config, policy)
         self.fetches: list[Fetch] = []
         net.on_receive(name, self._on_message)
+        net.on_lost(name, self._on_lost)
 
     # ------------------------------------------------------------------ wiring
     def connect_neighbors(self) -> None:
         """``PeerConnected`` for every peer this node has a connection to."""
         for other in self.net.neighbors(self.name):
-            self.engine.peer_connected(other)
-            self.client.peer_connected(other)
+            self.connected(other)
+
+    def connected(self, other: Hashable) -> None:
+        """``PeerConnected(other)`` (``bitswap.go``): the engine opens a ledger, the want
+        manager a queue seeded with the broadcast wantlist. (go calls the want manager first;
+        neither sends anything synchronously, so the order does not matter here.)"""
+        self.engine.peer_connected(other)
+        self.client.peer_connected(other)
+
+    def disconnected(self, other: Hashable) -> None:
+        """``PeerDisconnected(other)`` (``bitswap.go@v0.1.8`` and ``@v0.2.0``): the want manager
+        closes the peer's queue (poc also forgets what it sent the peer), then the engine drops
+        the peer's ledger; tasks already queued for the peer stay and their sends are lost.
+        Sessions are not told (master's session peer manager has no disconnect path; v0.2.0
+        never registers sessions for availability signals): a session keeps the peer until
+        latency penalties (master) or DONT_HAVE pruning (poc) push it out."""
+        self.client.peer_disconnected(other)
+        self.engine.peer_disconnected(other)
 
     def seed(self, dag: Dag, cids: Iterable[int] | None = None) -> None:
         """Put ``dag``'s blocks (or only ``cids`` of it) in the blockstore before the run."""
@@ -146,6 +163,11 @@ class Peer:
         PeerStats.add_counts(self.stats.entries_received, entry_counts(msg))
         self.engine.message_received(sender, msg)
         self.client.receive_message(sender, msg)
+
+    def _on_lost(self, dst: Hashable, msg: Message) -> None:
+        stats = self.stats
+        for size in msg.blocks.values():
+            stats.count_lost_block(dst, size)
 
     def send_want_message(self, dst: Hashable, msg: Message) -> None:
         """Send a wantlist message (from a message queue)."""

@@ -34,6 +34,11 @@ class PeerStats:
     """Duplicate blocks received from each peer (only peers that sent one)."""
     blocks_to: dict[Hashable, int] = field(default_factory=dict)
     """Blocks sent to each peer."""
+    blocks_lost: int = 0
+    """Blocks this peer sent that never arrived (their connection closed on the way)."""
+    bytes_lost: int = 0
+    blocks_lost_to: dict[Hashable, int] = field(default_factory=dict)
+    """Blocks sent to each peer that were lost (only peers that lost one)."""
 
     def count_received_block(self, sender: Hashable, size_bytes: int, duplicate: bool) -> None:
         self.blocks_received += 1
@@ -49,6 +54,11 @@ class PeerStats:
         self.blocks_sent += 1
         self.bytes_sent += size_bytes
         self.blocks_to[receiver] = self.blocks_to.get(receiver, 0) + 1
+
+    def count_lost_block(self, receiver: Hashable, size_bytes: int) -> None:
+        self.blocks_lost += 1
+        self.bytes_lost += size_bytes
+        self.blocks_lost_to[receiver] = self.blocks_lost_to.get(receiver, 0) + 1
 
     @staticmethod
     def add_counts(into: dict[str, int], counts: dict[str, int]) -> None:

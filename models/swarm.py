@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 import simpy
 
+from models.connectivity import Connectivity
 from models.dag import Dag
 from models.fetch import Fetch
 from models.messages import KINDS
@@ -59,7 +60,13 @@ class Swarm:
         for peer in self.peers.values():
             peer.connect_neighbors()
         self.roles: dict[Hashable, str] = dict.fromkeys(self.peers, "other")
+        self.connectivity = Connectivity(self)
+        """Faults: peers leaving and rejoining, connections cut, peers slowed."""
+        self.stopped = False
+        """Set by :meth:`shutdown`: scheduled faults do nothing after it."""
         self._pending = 0
+        self._waiting: dict[Hashable, int] = {}
+        self._given_up: set[Hashable] = set()
         self._all_done = simpy.Event(net.env)
         self.on_fetch_done: list[Callable[[Fetch], None]] = []
         """Called with every fetch as it completes (e.g. to drive a progress bar)."""
@@ -79,9 +86,8 @@ class Swarm:
         wantlist."""
         pa, pb = self.peer(a), self.peer(b)
         self.net.connect(a, b, latency_s=latency_s, latency_ba_s=latency_ba_s)
-        for me, other in ((pa, b), (pb, a)):
-            me.engine.peer_connected(other)
-            me.client.peer_connected(other)
+        pa.connected(b)
+        pb.connected(a)
 
     def holders(self, cid: int) -> list[Hashable]:
         """Peers whose blockstore has ``cid`` now (the oracle behind a DHT model)."""
@@ -102,6 +108,7 @@ class Swarm:
             # for this one too, or run() would return before it starts
             self._all_done = simpy.Event(self.net.env)
         self._pending += 1
+        self._waiting[name] = self._waiting.get(name, 0) + 1
 
         def start(_event: object = None) -> None:
             peer.fetch(dag, pattern, on_done=self._fetch_done)
@@ -114,7 +121,24 @@ class Swarm:
     def _fetch_done(self, fetch: Fetch) -> None:
         for callback in self.on_fetch_done:
             callback(fetch)
+        name = fetch.peer.name
+        if name in self._given_up:
+            return  # no longer waited for
+        self._waiting[name] -= 1
         self._pending -= 1
+        self._check_all_done()
+
+    def give_up(self, name: Hashable) -> None:
+        """Stop waiting for ``name``'s unfinished fetches (it left for good): :meth:`run`
+        returns once the others are done, and ``name``'s rows say ``completed = False``."""
+        self.peer(name)
+        if name in self._given_up:
+            return
+        self._given_up.add(name)
+        self._pending -= self._waiting.pop(name, 0)
+        self._check_all_done()
+
+    def _check_all_done(self) -> None:
         if self._pending == 0 and not self._all_done.triggered:
             self._all_done.succeed()
 
@@ -130,7 +154,8 @@ class Swarm:
         return self._pending == 0
 
     def shutdown(self) -> None:
-        """Stop every peer's timers."""
+        """Stop every peer's timers (and any fault still scheduled)."""
+        self.stopped = True
         for peer in self.peers.values():
             peer.shutdown()
 
@@ -168,6 +193,8 @@ class Swarm:
                 "bytes_sent": s.bytes_sent,
                 "msgs_sent": sum(c[0] for c in node.sent.values()),
                 "msgs_received": sum(c[0] for c in node.received.values()),
+                "msgs_lost": sum(c[0] for c in node.lost.values()),
+                "blocks_lost": s.blocks_lost,
             }
             for kind in KINDS:
                 row[f"msgs_sent_{kind}"] = node.sent.get(kind, (0, 0))[0]
