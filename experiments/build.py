@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from experiments.faults import schedule_faults
 from experiments.scenario import GroupSpec, HoldSpec, ObjectSpec, Scenario
 from models.dag import CidAllocator, Dag, benchmark_blocks, chunked_file, oci_image
 from models.registry import RegistryConfig, RegistryPull, image_blobs
@@ -159,6 +160,8 @@ def build_run(scenario: Scenario, replicate: int = 0, seed: int | None = None) -
             for i, m in enumerate(members[g.name]):
                 at = g.fetch.start_s + i * g.fetch.stagger_s
                 swarm.fetch(m, dag, g.fetch.pattern, at_s=at)
+    if scenario.faults:
+        schedule_faults(swarm, scenario.faults, scenario.groups, rr, scenario.source)
     return Built(net, swarm, None, group_of, objects)
 
 

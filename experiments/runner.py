@@ -162,6 +162,8 @@ def collect(
         "strategy": scenario.strategy_label,
         **spec.point,
         **summarise_run(frame, built.net, runner.makespan_s),
+        "msgs_lost": built.net.messages_lost,
+        "fault_events": len(built.swarm.connectivity.log) if built.swarm is not None else 0,
         "sim_events": events,
         "sim_time_s": built.net.now,
         "wall_s": wall_s,

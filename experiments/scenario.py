@@ -18,13 +18,16 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from models.fetch import PATTERNS
 from models.peer import STRATEGIES
 from sim.latency import EdgeLatency, LatencyModel, RegionMatrixLatency, latency_model
 from sim.transports import TRANSPORTS
 from sim.units import BANDWIDTH_PRESETS, bandwidth_preset, parse_bandwidth, parse_duration
+
+if TYPE_CHECKING:
+    from experiments.faults import FaultSpec
 
 __all__ = [
     "FetchSpec",
@@ -209,6 +212,8 @@ class Scenario:
     strategy_configs: Mapping[str, Any] = field(default_factory=dict)
     """Strategy name -> its config dataclass, with the file's overrides applied."""
     registry: RegistrySpec = field(default_factory=RegistrySpec)
+    faults: tuple[FaultSpec, ...] = ()
+    """What goes wrong during the run (:mod:`experiments.faults`)."""
     sweep: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
     source: str = "<scenario>"
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -378,10 +383,18 @@ def parse_scenario(data: Mapping[str, Any], *, source: str = "<scenario>") -> Sc
     groups = _groups(top.get("groups", []), defaults.data, objects, network, source)
     configs = _strategy_configs(top.get("strategy", {}), source)
     registry = _registry(top.get("registry", {}), source)
+    from experiments.faults import parse_faults  # faults reads tables with this module's helpers
+
+    faults = parse_faults(top.get("faults", []), groups, source)
     sweep = _sweep(top.get("sweep", {}), source)
     top.done()
     if any(g.strategy == "registry" for g in groups):
         _check_registry(groups, source)
+        if faults:
+            raise ScenarioError(
+                f"{source}: faults: not supported with the registry baseline (strategy "
+                f"'registry'); allowed strategies with faults: {', '.join(STRATEGIES)}"
+            )
     if isinstance(network.latency, EdgeLatency):
         _check_edge_latency(network, groups, source)
     return Scenario(
@@ -394,6 +407,7 @@ def parse_scenario(data: Mapping[str, Any], *, source: str = "<scenario>") -> Sc
         groups=groups,
         strategy_configs=configs,
         registry=registry,
+        faults=faults,
         sweep=sweep,
         source=source,
         raw=raw,
@@ -785,11 +799,11 @@ def _sweep(data: Any, source: str) -> dict[str, tuple[Any, ...]]:
     out = {}
     for key, values in data.items():
         parts = key.split(".")
-        if not all(parts) or (parts[0] in ("groups", "objects") and len(parts) < 3):
+        if not all(parts) or (parts[0] in _NAMED_ARRAYS and len(parts) < 3):
             raise ScenarioError(
                 f"{source}: sweep.{key}: not a parameter path; allowed: dotted paths such as "
-                "groups.<name>.<field>, objects.<name>.<field>, network.transport, "
-                "strategy.master.max_split"
+                "groups.<name>.<field>, objects.<name>.<field>, faults.<name>.<field>, "
+                "network.transport, strategy.master.max_split"
             )
         if not isinstance(values, list) or not values:
             raise ScenarioError(f"{source}: sweep.{key}: must be a non-empty list of values")
@@ -798,10 +812,15 @@ def _sweep(data: Any, source: str) -> dict[str, tuple[Any, ...]]:
 
 
 # --------------------------------------------------------------------------------- sweeps
+_NAMED_ARRAYS = ("groups", "objects", "faults")
+"""Arrays of tables whose entries a parameter path addresses by name."""
+
+
 def set_path(raw: dict[str, Any], path: str, value: Any, source: str = "<scenario>") -> None:
     """Set a dotted parameter path in a raw scenario dict.
 
-    ``groups.<name>.<field>`` and ``objects.<name>.<field>`` address array entries by name;
+    ``groups.<name>.<field>``, ``objects.<name>.<field>`` and ``faults.<name>.<field>`` address
+    array entries by name (a fault without a ``name`` is ``<kind>-<index>``);
     other paths are nested tables (``strategy.master.max_split``, ``network.latency.one_way``,
     ``defaults.strategy``, ``max_sim_time_s``).
     """
@@ -810,12 +829,12 @@ def set_path(raw: dict[str, Any], path: str, value: Any, source: str = "<scenari
     i = 0
     while i < len(parts) - 1:
         key = parts[i]
-        if key in ("groups", "objects") and isinstance(node, dict) and node is raw:
+        if key in _NAMED_ARRAYS and isinstance(node, dict) and node is raw:
             entries = node.get(key, [])
             name = parts[i + 1] if i + 1 < len(parts) - 1 else None
-            match = [e for e in entries if isinstance(e, dict) and e.get("name") == name]
+            names = [_entry_name(key, j, e) for j, e in enumerate(entries)]
+            match = [e for e, n in zip(entries, names, strict=True) if n == name]
             if not match:
-                names = [e.get("name") for e in entries if isinstance(e, dict)]
                 raise ScenarioError(
                     f"{source}: sweep.{path}: no {key[:-1]} named {name!r}; "
                     f"{key}: {', '.join(map(str, names)) or '(none)'}"
@@ -831,6 +850,14 @@ def set_path(raw: dict[str, Any], path: str, value: Any, source: str = "<scenari
         node = nxt
         i += 1
     node[parts[-1]] = value
+
+
+def _entry_name(array: str, index: int, entry: Any) -> Any:
+    if not isinstance(entry, dict):
+        return None
+    if array == "faults" and "name" not in entry:
+        return f"{entry.get('kind')}-{index}"
+    return entry.get("name")
 
 
 def grid(scenario: Scenario) -> list[tuple[dict[str, Any], Scenario]]:
@@ -939,6 +966,10 @@ def resolved_dict(scenario: Scenario) -> dict[str, Any]:
         "objects": objects,
         "groups": groups,
     }
+    if scenario.faults:
+        from experiments.faults import fault_dict
+
+        out["faults"] = [fault_dict(f) for f in scenario.faults]
     if scenario.sweep:
         out["sweep"] = {k: list(v) for k, v in scenario.sweep.items()}
     return out
