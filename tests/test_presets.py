@@ -82,10 +82,11 @@ def test_preset_runs_shrunk(path):
     assert len(specs) == 1
     row, peers, transfers, progress = run_one(specs[0])
     assert row["leeches"] >= 1
-    assert row["completed_leeches"] == row["leeches"], row
-    assert all(p["completed"] for p in peers if p["role"] == "leech")
     assert row["sim_time_s"] <= small.max_sim_time_s
-    assert math.isfinite(row["makespan_s"])
+    if not small.faults:  # a fault preset may rightly leave leeches unfinished
+        assert row["completed_leeches"] == row["leeches"], row
+        assert all(p["completed"] for p in peers if p["role"] == "leech")
+        assert math.isfinite(row["makespan_s"])
     # who served whom adds up to what the peers received; every leech has progress rows
     assert transfers["blocks"].sum() == sum(p["blocks_received"] for p in peers)
     assert progress["peer"].nunique() == row["leeches"]
