@@ -20,15 +20,26 @@ METRICS = ("makespan_s", "mean_time_to_fetch_s", "dup_block_rate", "control_byte
 
 def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
     """Mean and 95% CI (Student-t over replications) per strategy and sweep point, wide: one
-    row per group, ``<metric>``, ``<metric>_lo``, ``<metric>_hi`` columns, and ``runs``."""
+    row per group, ``<metric>``, ``<metric>_lo``, ``<metric>_hi`` columns, ``runs``, and
+    ``leeches_done`` (completed leeches / leeches over the group's runs: below 1 when a leech
+    did not finish by ``max_sim_time_s``; means of times are over the finished ones)."""
     swept = [c for c in runs.attrs.get("swept", []) if c in runs.columns]
     by = ["strategy", *[c for c in swept if c != "strategy"]]
     long = summarise(runs, by=by, metrics=[m for m in METRICS if m in runs.columns])
+    done: dict[tuple, float] = {}
+    if {"leeches", "completed_leeches"} <= set(runs.columns):
+        for key, group in runs.groupby(by, sort=True, dropna=False):
+            total = group["leeches"].sum()
+            done[key if isinstance(key, tuple) else (key,)] = (
+                float(group["completed_leeches"].sum() / total) if total else float("nan")
+            )
     rows = []
     for key, group in long.groupby(by, sort=True, dropna=False):
         key = key if isinstance(key, tuple) else (key,)
         row: dict[str, Any] = dict(zip(by, key, strict=True))
         row["runs"] = int(group["n"].max())
+        if done:
+            row["leeches_done"] = done[key]
         for r in group.itertuples():
             row[r.metric] = r.mean
             row[f"{r.metric}_lo"] = r.ci_low
