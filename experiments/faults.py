@@ -340,8 +340,8 @@ def schedule_faults(
         for a, b in pairs:
             if b not in conn.neighbours(a):
                 raise ScenarioError(
-                    f"{source}: faults.{f.name}: peers {a!r} and {b!r} are not connected in this run's "
-                    "topology; allowed: a pair of connected peers"
+                    f"{source}: faults.{f.name}: peers {a!r} and {b!r} are not connected in "
+                    "this run's topology; allowed: a pair of connected peers"
                 )
         if not pairs:
             raise ScenarioError(
