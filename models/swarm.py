@@ -111,7 +111,8 @@ class Swarm:
         self._waiting[name] = self._waiting.get(name, 0) + 1
 
         def start(_event: object = None) -> None:
-            peer.fetch(dag, pattern, on_done=self._fetch_done)
+            if not self.stopped:  # a run that ended before this start time never starts it
+                peer.fetch(dag, pattern, on_done=self._fetch_done)
 
         if at_s <= self.net.now:
             start()
@@ -178,12 +179,15 @@ class Swarm:
             done = [f.time_to_fetch_s for f in fetches if f.time_to_fetch_s is not None]
             complete = len(done) == len(fetches)
             node = self.net.node(name)
+            role = self.roles[name]
             row: dict[str, Any] = {
                 "peer": name,
-                "role": self.roles[name],
+                "role": role,
                 "strategy": peer.strategy.name,
                 "region": node.region,
-                "completed": complete if fetches else None,
+                # a leech whose fetch never started (its start came after the run ended)
+                # did not complete either
+                "completed": complete if fetches else (False if role == "leech" else None),
                 "time_to_fetch_s": max(done) if fetches and complete else None,
                 "blocks_received": s.blocks_received,
                 "dup_blocks_received": s.dup_blocks_received,

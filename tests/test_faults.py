@@ -355,6 +355,22 @@ def test_every_fault_kind_ends_and_keeps_the_invariants(fault, strategy):
         assert row["msgs_lost"] > 0
 
 
+def test_a_leech_gone_for_good_before_its_fetch_starts():
+    """Found by hypothesis: the leech leaves for good at 20 ms, its fetch was due at 50 ms.
+    The run stops waiting for it at once; the fetch never starts (not even while the checks
+    drain the run, which would leave its session timers running for ever); its row says
+    completed = False."""
+    raw = copy.deepcopy(BASE)
+    raw["groups"][1] |= {"count": 1, "fetch": {"object": "f", "start": "50 ms"}}
+    raw["faults"] = [{"kind": "churn", "peers": ["leeches-0"], "at": 0.02}]
+    (spec,) = plan(parse_scenario(raw))
+    row, peers, violations = run_checked(spec)
+    assert violations == []
+    assert (row["sim_time_s"], row["completed_leeches"], row["leeches"]) == (0.02, 0, 1)
+    leech = next(p for p in peers if p["peer"] == "leeches-0")
+    assert leech["completed"] is False and leech["time_to_fetch_s"] is None
+
+
 def test_slow_seeds_make_the_fetch_slower():
     (plain,) = plan(_scenario("master"))
     (slow,) = plan(_scenario("master", "slow"))
