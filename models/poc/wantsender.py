@@ -167,7 +167,8 @@ class SessionWantSender:
         wi = self.wants.get(cid)
         if wi is None:
             return
-        bp = _presence(self._bpm, peer, cid)
+        known = self._bpm.presence(peer, cid)  # _presence(), inlined: called per entry
+        bp = UNKNOWN if known is None else HAVE if known else DONT_HAVE
         wi.presence[peer] = bp
         if bp == HAVE:
             wi.exhausted = False
