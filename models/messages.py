@@ -57,6 +57,7 @@ __all__ = [
     "WantType",
     "block_overhead_bytes",
     "block_wire_size",
+    "count_entries",
     "entry_counts",
     "entry_size_poc_limit",
     "entry_wire_size",
@@ -420,6 +421,50 @@ def entry_counts(msg: Message) -> dict[str, int]:
         HAVE: len(presences) - dh,
         DONT_HAVE: dh,
     }
+
+
+def count_entries(msg: Message, into: dict[str, int]) -> str:
+    """Add :func:`entry_counts` of ``msg`` to ``into`` (only kinds with a non-zero count, in
+    :data:`KINDS` order) and return :func:`message_kind` of ``msg``: both in one pass, for the
+    per-message accounting of every send and receive."""
+    blocks = msg.blocks
+    presences = msg.presences
+    entries = msg.entries
+    kind = EMPTY
+    if entries:
+        wb = wh = c = 0
+        for e in entries.values():
+            if e.cancel:
+                c += 1
+            elif e.want_type:
+                wh += 1
+            else:
+                wb += 1
+        if wb:
+            into[WANT_BLOCK] = into.get(WANT_BLOCK, 0) + wb
+        if wh:
+            into[WANT_HAVE] = into.get(WANT_HAVE, 0) + wh
+        if c:
+            into[CANCEL] = into.get(CANCEL, 0) + c
+        kind = WANT_BLOCK if wb else WANT_HAVE if wh else CANCEL
+    if presences:
+        if blocks:
+            into[BLOCK] = into.get(BLOCK, 0) + len(blocks)
+        dh = sum(presences.values())
+        h = len(presences) - dh
+        if h:
+            into[HAVE] = into.get(HAVE, 0) + h
+        if dh:
+            into[DONT_HAVE] = into.get(DONT_HAVE, 0) + dh
+        if h == dh:
+            kind = DONT_HAVE if next(iter(presences.values())) else HAVE
+        else:
+            kind = HAVE if h > dh else DONT_HAVE
+    elif blocks:
+        into[BLOCK] = into.get(BLOCK, 0) + len(blocks)
+    if blocks:
+        kind = BLOCK
+    return kind
 
 
 def message_kind(msg: Message) -> str:

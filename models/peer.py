@@ -19,7 +19,7 @@ from models.fetch import Fetch
 from models.master.client import MasterClient
 from models.master.config import MasterConfig
 from models.master.engine import MasterEngine
-from models.messages import Message, entry_counts, message_kind, wire_size
+from models.messages import Message, count_entries, wire_size
 from models.poc.client import PocClient
 from models.poc.config import PocConfig
 from models.poc.engine import PocEngine
@@ -160,7 +160,7 @@ class Peer:
 
     # ------------------------------------------------------------------ messages
     def _on_message(self, sender: Hashable, msg: Message) -> None:
-        PeerStats.add_counts(self.stats.entries_received, entry_counts(msg))
+        count_entries(msg, self.stats.entries_received)
         self.engine.message_received(sender, msg)
         self.client.receive_message(sender, msg)
 
@@ -181,6 +181,6 @@ class Peer:
         self._send(dst, msg, on_sent)
 
     def _send(self, dst: Hashable, msg: Message, on_sent: Callable[[], None] | None) -> None:
-        PeerStats.add_counts(self.stats.entries_sent, entry_counts(msg))
+        kind = count_entries(msg, self.stats.entries_sent)
         size = wire_size(msg, self.cid_version, self.strategy.protocol)
-        self.net.send(self.name, dst, msg, size, message_kind(msg), on_sent)
+        self.net.send(self.name, dst, msg, size, kind, on_sent)

@@ -67,8 +67,12 @@ class SessionWantlist:
         for cid in cids:
             sessions = wants.get(cid)
             if sessions:
-                for s in sorted(sessions):  # type: ignore[type-var]
-                    out[s] = None
+                if len(sessions) == 1:
+                    for s in sessions:
+                        out[s] = None
+                else:
+                    for s in sorted(sessions):  # type: ignore[type-var]
+                        out[s] = None
         return list(out)
 
     def keys(self) -> list[int]:

@@ -20,6 +20,7 @@ from models.messages import (
     WantType,
     block_overhead_bytes,
     block_wire_size,
+    count_entries,
     entry_counts,
     entry_size_poc_limit,
     entry_wire_size,
@@ -364,3 +365,16 @@ def test_entry_counts():
         DONT_HAVE: 2,
     }
     assert set(entry_counts(Message())) == set(KINDS)
+
+
+@given(messages(), st.lists(st.sampled_from(KINDS), max_size=3))
+def test_count_entries_is_entry_counts_plus_message_kind(msg, seen):
+    """The one-pass accounting adds what ``entry_counts`` counts (non-zero kinds, in KINDS
+    order after the kinds already there) and returns ``message_kind``."""
+    into = {k: 1 for k in seen}
+    expected = dict(into)
+    for kind, n in entry_counts(msg).items():
+        if n:
+            expected[kind] = expected.get(kind, 0) + n
+    assert count_entries(msg, into) == message_kind(msg)
+    assert list(into.items()) == list(expected.items())

@@ -19,9 +19,10 @@ Go's quirks are kept on purpose:
   has work.
 * A tracker is dropped (and with it its freeze value) when a pop leaves it idle.
 
-Go keeps peers and task blocks in heaps; here a pop scans the peers (O(peers), a few hundred
-at most) and each peer's blocks are a lazy ``heapq``. Where Go's heap order is unspecified
-(ties), this module picks a deterministic order and says so.
+Go keeps peers and task blocks in heaps; so does this module: the peers are a lazy ``heapq``
+keyed by :func:`_order_key` (O(log peers) per pop) and each peer's blocks are a lazy ``heapq``.
+Where Go's heap order is unspecified (ties), this module picks a deterministic order and says
+so.
 """
 
 from __future__ import annotations
@@ -73,12 +74,14 @@ class PeerTracker:
         "active",
         "active_tasks",
         "created",
+        "dirty",
         "freeze_val",
         "last_served",
         "num_blocks",
         "num_tasks",
         "target",
         "task_map",
+        "version",
     )
 
     def __init__(self, target: Hashable, seq: int) -> None:
@@ -101,6 +104,10 @@ class PeerTracker:
         """Queue sequence number at creation."""
         self.last_served = -1
         """Queue sequence number of the last pop that returned a block; -1 if none yet."""
+        self.version = 0
+        """Stamp of this tracker's live entry in the queue's peer heap (-1 once dropped)."""
+        self.dirty = False
+        """Changed since its live heap entry was made (the queue re-keys it before a pop)."""
 
     # ------------------------------------------------------------------ tasks
     def push_block(self, tasks: Iterable[Task], created: int) -> TaskBlock | None:
@@ -238,7 +245,7 @@ class PeerTaskQueue:
             ``IgnoreFreezing(true)`` turns it off).
     """
 
-    __slots__ = ("_seq", "freezing", "frozen", "trackers")
+    __slots__ = ("_dirty", "_heap", "_seq", "freezing", "frozen", "trackers")
 
     def __init__(self, freezing: bool = True) -> None:
         self.freezing = freezing
@@ -247,10 +254,20 @@ class PeerTaskQueue:
         self.frozen: dict[Hashable, None] = {}
         """Peers frozen by a cancel and not yet thawed (Go's ``frozenPeers`` set)."""
         self._seq = 0
+        # Lazy heap of (_order_key, version, tracker): an entry is live while its version is
+        # the tracker's; trackers changed since (dirty) are re-keyed in one go before a pop.
+        self._heap: list[tuple[_Key, int, PeerTracker]] = []
+        self._dirty: list[PeerTracker] = []
 
     def _next_seq(self) -> int:
         self._seq += 1
         return self._seq
+
+    def _touch(self, tracker: PeerTracker) -> None:
+        """``tracker``'s order key may have changed: re-key it before the next :meth:`top`."""
+        if not tracker.dirty:
+            tracker.dirty = True
+            self._dirty.append(tracker)
 
     # ------------------------------------------------------------------ queue
     def push_block(self, peer: Hashable, tasks: Iterable[Task]) -> None:
@@ -261,16 +278,35 @@ class PeerTaskQueue:
         if tracker is None:
             tracker = self.trackers[peer] = PeerTracker(peer, self._next_seq())
         tracker.push_block(tasks, self._next_seq())
+        self._touch(tracker)
 
     def top(self) -> PeerTracker | None:
-        """The tracker :meth:`pop_block` would pop from, or None if there is none."""
-        best: PeerTracker | None = None
-        best_key: _Key | None = None
-        for t in self.trackers.values():
-            key = _order_key(t)
-            if best_key is None or key < best_key:
-                best, best_key = t, key
-        return best
+        """The tracker :meth:`pop_block` would pop from, or None if there is none: the one with
+        the least :func:`_order_key` (keys are unique: they end with the creation number)."""
+        heap = self._heap
+        dirty = self._dirty
+        if dirty:
+            if len(heap) > 4 * len(self.trackers) + 64:
+                # Mostly stale entries: rebuild from the live trackers.
+                for t in dirty:
+                    t.dirty = False
+                dirty.clear()
+                heap[:] = [(_order_key(t), t.version, t) for t in self.trackers.values()]
+                heapq.heapify(heap)
+            else:
+                push = heapq.heappush
+                for t in dirty:
+                    if t.dirty:
+                        t.dirty = False
+                        t.version += 1
+                        push(heap, (_order_key(t), t.version, t))
+                dirty.clear()
+        while heap:
+            _, version, t = heap[0]
+            if version == t.version:
+                return t
+            heapq.heappop(heap)
+        return None
 
     def pop_block(self) -> TaskBlock | None:
         """Pop the next block of the best peer by :func:`peer_compare` (``PopBlock``).
@@ -289,6 +325,11 @@ class PeerTaskQueue:
         if tracker.is_idle():
             del self.trackers[tracker.target]
             self.frozen.pop(tracker.target, None)
+            tracker.version = -1  # every heap entry of it is stale now
+            tracker.dirty = False
+        else:
+            # pop_block may have discarded cancelled blocks even when it returns None
+            self._touch(tracker)
         return out
 
     def remove(self, cid: int, peer: Hashable) -> bool:
@@ -297,6 +338,7 @@ class PeerTaskQueue:
         tracker = self.trackers.get(peer)
         if tracker is None or not tracker.remove(cid):
             return False
+        self._touch(tracker)
         if self.freezing:
             # Go: a cancel for a block about to be sent means more cancels may be in flight;
             # wait a little before sending that peer anything.
@@ -310,14 +352,17 @@ class PeerTaskQueue:
         tracker = self.trackers[peer]
         for cid in cids:
             tracker.task_done(cid)
+        self._touch(tracker)
 
     # ------------------------------------------------------------------ freezing
     def thaw_round(self) -> None:
         """Every frozen peer's freeze value drops by ceil(value / 2) (``ThawRound``)."""
         for peer in list(self.frozen):
             tracker = self.trackers.get(peer)
-            if tracker is not None and tracker.thaw():
-                del self.frozen[peer]
+            if tracker is not None:
+                self._touch(tracker)
+                if tracker.thaw():
+                    del self.frozen[peer]
 
     def full_thaw(self) -> None:
         """Unfreeze every peer (``FullThaw``)."""
@@ -325,6 +370,7 @@ class PeerTaskQueue:
             tracker = self.trackers.get(peer)
             if tracker is not None:
                 tracker.full_thaw()
+                self._touch(tracker)
                 del self.frozen[peer]
 
     # ------------------------------------------------------------------ queries

@@ -148,8 +148,13 @@ class PocClient:
                 wanted.append((cid, size))
         if wanted:
             store.put_many(wanted)
-        haves = [c for c, p in presences.items() if p == PresenceType.Have]
-        dont_haves = [c for c, p in presences.items() if p == PresenceType.DontHave]
+        haves: list[int] = []
+        dont_haves: list[int] = []
+        for c, p in presences.items():
+            if p == PresenceType.Have:
+                haves.append(c)
+            else:
+                dont_haves.append(c)
         self._want_manager_receive(sender, list(blocks), haves, dont_haves)
         wanted_cids = [cid for cid, _ in wanted]
         if wanted_cids:
@@ -163,8 +168,9 @@ class PocClient:
     ) -> None:
         """``WantManager.ReceiveFrom``."""
         self.bpm.receive_from(sender, haves, dont_haves)
+        sessions = self.sessions
         for sid in self.sim.interested_sessions([*blocks, *haves, *dont_haves]):
-            session = self.sessions.get(sid)  # type: ignore[call-overload]
+            session = sessions.get(sid)  # type: ignore[call-overload]
             if session is not None:
                 session.receive_from(sender, blocks, haves, dont_haves)
         if blocks:

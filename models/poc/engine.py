@@ -149,6 +149,10 @@ class BitswapTaskMerger:
             existing.work = old.block_size
 
 
+_BLOCK = WantType.Block
+_HAVE = PresenceType.Have
+_DONT_HAVE = PresenceType.DontHave
+
 _Popped = tuple[Hashable, list[Task]]
 """(peer, tasks) of one ``PopTasks``."""
 
@@ -196,27 +200,34 @@ class PocEngine(EngineWorkers[PeerTaskQueue, _Popped]):
             ledger.received_bytes(n)
         if msg.full:
             ledger.clear_wantlist()
-        entries = msg.entries.values()
+        entries = msg.entries
+        if not entries:
+            self._pump()
+            return
         queue = self.queue
-        for e in entries:
-            if e.cancel and ledger.cancel_want(e.cid):
-                queue.remove(e.cid, src)
         size_of = self.blockstore.size_of
+        wants = ledger.wants
         presence_work = self.presence_work_bytes
+        max_as_block = self.config.max_block_size_replace_has_with_block
         tasks: list[Task] = []
+        # Cancels and wants in one pass: Go applies every cancel before any want, but each CID
+        # has one entry and the tasks are pushed after the loop, so the result is the same.
         # Go iterates the message's wantlist map (random order); here the message's order.
-        for e in entries:
+        for cid, e in entries.items():
             if e.cancel:
+                if ledger.cancel_want(cid):
+                    queue.remove(cid, src)
                 continue
-            cid = e.cid
-            ledger.wants(cid, e.priority, e.want_type)
+            want_type = e.want_type
+            wants(cid, e.priority, want_type)
             size = size_of(cid)
             if size is None:
                 if e.send_dont_have:
-                    data = TaskData(e.want_type == WantType.Block, True, 0, False)
+                    data = TaskData(want_type == _BLOCK, True, 0, False)
                     tasks.append(Task(cid, e.priority, presence_work, data))
                 continue  # else recorded in the ledger only; add_blocks may answer it
-            as_block = self._send_as_block(e.want_type, size)
+            # _send_as_block(want_type, size)
+            as_block = want_type == _BLOCK or size <= max_as_block
             data = TaskData(as_block, e.send_dont_have, size, True)
             tasks.append(Task(cid, e.priority, size if as_block else presence_work, data))
         if tasks:
@@ -269,14 +280,16 @@ class PocEngine(EngineWorkers[PeerTaskQueue, _Popped]):
         presences: dict[int, PresenceType] = {}
         block_tasks: list[Task] = []
         for t in tasks:
-            d = _data(t)
+            d = t.data
             if not d.have_block:
-                presences[t.topic] = PresenceType.DontHave
+                presences[t.topic] = _DONT_HAVE
             elif d.is_want_block:
                 block_tasks.append(t)
             else:
-                presences[t.topic] = PresenceType.Have
+                presences[t.topic] = _HAVE
         msg = Message(presences=presences)
+        if not block_tasks:
+            return peer, msg
         size_of = self.blockstore.size_of
         for t in block_tasks:
             size = size_of(t.topic)
@@ -294,9 +307,10 @@ class PocEngine(EngineWorkers[PeerTaskQueue, _Popped]):
             ledger.sent_bytes(size)
             ledger.remove_type(cid, WantType.Block)
         haves = 0
+        remove_type = ledger.remove_type
         for cid, presence in msg.presences.items():
-            if presence == PresenceType.Have:
-                ledger.remove_type(cid, WantType.Have)
+            if presence == _HAVE:
+                remove_type(cid, WantType.Have)
                 haves += 1
         self.haves_sent += haves
         self.dont_haves_sent += len(msg.presences) - haves

@@ -25,9 +25,10 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Hashable, Iterable
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
-from models.messages import MAX_PRIORITY, Message, WantType, entry_size_poc_limit
+from models.messages import MAX_PRIORITY, Entry, Message, WantType, entry_size_poc_limit
 from models.poc.config import PocConfig
 from sim.timers import ResettableTimer
 
@@ -179,6 +180,9 @@ class MessageQueue:
         self._rebroadcast = ResettableTimer(net, self._rebroadcast_fired)
         self._rebroadcast.reset(cfg.rebroadcast_interval_s)
         self.messages_sent = 0
+        # Most bytes one entry can count against max_message_size_bytes (a negative priority
+        # takes 10 B): below limit / this many entries, _extract need not size them.
+        self._max_entry_bytes = entry_size_poc_limit(Entry(0, -1, True, HAVE, True), cid_version)
 
     # ------------------------------------------------------------------ adding work
     def add_broadcast_want_haves(self, cids: Iterable[int]) -> None:
@@ -210,10 +214,16 @@ class MessageQueue:
         if not cids:
             return
         self.dont_haves.cancel_pending(cids)
+        bcst = self.bcst
+        peer_wants = self.peer_wants
+        cancels = self.cancels
         for cid in cids:
-            self.bcst.remove(cid)
-            self.peer_wants.remove(cid)
-            self.cancels[cid] = None
+            # bcst.remove(cid); peer_wants.remove(cid)
+            bcst.all.pop(cid, None)
+            bcst.pending.pop(cid, None)
+            peer_wants.all.pop(cid, None)
+            peer_wants.pending.pop(cid, None)
+            cancels[cid] = None
         self._signal()
 
     # ------------------------------------------------------------------ sending
@@ -227,7 +237,8 @@ class MessageQueue:
             self._work_scheduled = now
         cfg = self._cfg
         if (
-            self.pending_work_count() > cfg.send_message_cutoff
+            len(self.bcst.pending) + len(self.peer_wants.pending) + len(self.cancels)
+            > cfg.send_message_cutoff
             or now - self._work_scheduled >= cfg.send_message_max_delay_s - 1e-12
         ):
             self._debounce.stop()
@@ -259,9 +270,14 @@ class MessageQueue:
         self._send(self.peer, msg)
         self.messages_sent += 1
         # onSent: these entries are no longer pending
+        bcst_pending = self.bcst.pending
+        wants_pending = self.peer_wants.pending
         for cid, entry in msg.entries.items():
-            self.bcst.pending.pop(cid, None)
-            _RecallWantlist._remove_type(self.peer_wants.pending, cid, entry.want_type)
+            bcst_pending.pop(cid, None)
+            # _RecallWantlist._remove_type(wants_pending, cid, entry.want_type)
+            old = wants_pending.get(cid)
+            if old is not None and (old[1] != BLOCK or entry.want_type != HAVE):
+                del wants_pending[cid]
         # simulateDontHaveWithTimeout
         wanted = self.peer_wants.all
         if self._cfg.dont_have_timeouts:
@@ -275,6 +291,9 @@ class MessageQueue:
 
     def _extract(self) -> Message:
         """``extractOutgoingMessage``."""
+        pending = len(self.bcst.pending) + len(self.peer_wants.pending) + len(self.cancels)
+        if pending * self._max_entry_bytes < self._cfg.max_message_size_bytes:
+            return self._extract_all()
         msg = Message()
         limit = self._cfg.max_message_size_bytes
         version = self._cid_version
@@ -301,6 +320,33 @@ class MessageQueue:
             del self.cancels[cid]
         return msg
 
+    def _extract_all(self) -> Message:
+        """:meth:`_extract` when every pending entry fits under the size limit: the same
+        message, without sizing each entry."""
+        msg = Message()
+        entries = msg.entries
+        bcst_type = HAVE if self.supports_have else BLOCK
+        # Priorities are unique (one counter per queue), so reverse order is by priority alone.
+        for cid, (prio, _) in sorted(self.bcst.pending.items(), key=_VALUE, reverse=True):
+            entries[cid] = Entry(cid, prio, False, bcst_type, False)
+        supports_have = self.supports_have
+        add_entry = msg.add_entry
+        for cid, (prio, wtype) in sorted(self.peer_wants.pending.items(), key=_VALUE, reverse=True):
+            if not supports_have and wtype == HAVE:
+                self.peer_wants.remove_type(cid, HAVE)
+                continue
+            if cid in entries:
+                add_entry(cid, prio, wtype, send_dont_have=True)
+            else:
+                entries[cid] = Entry(cid, prio, False, wtype, True)
+        for cid in self.cancels:
+            if cid in entries:
+                msg.add_cancel(cid)
+            else:
+                entries[cid] = Entry(cid, 0, True, BLOCK, False)
+        self.cancels.clear()
+        return msg
+
     def shutdown(self) -> None:
         self._debounce.stop()
         self._rebroadcast.stop()
@@ -309,3 +355,7 @@ class MessageQueue:
 
 def _by_priority(item: tuple[int, tuple[int, WantType]]) -> int:
     return -item[1][0]
+
+
+_VALUE = itemgetter(1)
+"""``(priority, want type)`` of a ``(cid, (priority, want type))`` item."""

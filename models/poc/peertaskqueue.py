@@ -23,9 +23,10 @@ Freezing is not modelled: the v0.2.0 engine builds its queue with ``IgnoreFreezi
 (``internal/decision/engine.go@v0.2.0``), so no peer is ever frozen, ``freezeVal`` stays 0 in
 ``PeerCompare`` and ``PopTasks``, and ``ThawRound`` / ``FullThaw`` change nothing.
 
-Go keeps peers and each peer's tasks in heaps (go-ipfs-pq). Here a pop scans the peers
-(O(peers)); each peer's tasks are a lazy ``heapq``. Where Go's heap order is unspecified (ties),
-this module picks a deterministic order and says so.
+Go keeps peers and each peer's tasks in heaps (go-ipfs-pq). Here too: the peers are a lazy
+``heapq`` keyed by :func:`_order_key` (O(log peers) per pop), and each peer's tasks are a lazy
+``heapq``. Where Go's heap order is unspecified (ties), this module picks a deterministic order
+and says so.
 """
 
 from __future__ import annotations
@@ -100,11 +101,13 @@ class PeerTracker:
         "active",
         "active_work",
         "created",
+        "dirty",
         "last_served",
         "merger",
         "pending",
         "pending_work",
         "target",
+        "version",
     )
 
     def __init__(self, target: Hashable, merger: TaskMerger, seq: int) -> None:
@@ -125,6 +128,10 @@ class PeerTracker:
         """Queue sequence number at creation."""
         self.last_served = -1
         """Queue sequence number of the last pop that returned tasks; -1 if none yet."""
+        self.version = 0
+        """Stamp of this tracker's live entry in the queue's peer heap (-1 once dropped)."""
+        self.dirty = False
+        """Changed since its live heap entry was made (the queue re-keys it before a pop)."""
 
     # ------------------------------------------------------------------ tasks
     def push_tasks(self, tasks: Iterable[Task], next_seq: Callable[[], int]) -> None:
@@ -248,17 +255,32 @@ class PeerTaskQueue:
         merger: the ``TaskMerger`` option (default :class:`DefaultTaskMerger`).
     """
 
-    __slots__ = ("_seq", "merger", "trackers")
+    __slots__ = ("_dirty", "_heap", "_seq", "merger", "trackers")
 
     def __init__(self, merger: TaskMerger | None = None) -> None:
         self.merger: TaskMerger = merger if merger is not None else DefaultTaskMerger()
         self.trackers: dict[Hashable, PeerTracker] = {}
         """Peer -> tracker, in creation order (Go: a map plus a heap)."""
         self._seq = 0
+        # Lazy heap of (_order_key, version, tracker): an entry is live while its version is
+        # the tracker's; trackers changed since (dirty) are re-keyed in one go before a pop.
+        self._heap: list[tuple[_Key, int, PeerTracker]] = []
+        self._dirty: list[PeerTracker] = []
 
     def _next_seq(self) -> int:
         self._seq += 1
         return self._seq
+
+    def _touch(self, tracker: PeerTracker) -> None:
+        """``tracker``'s order key may have changed: re-key it before the next :meth:`top`."""
+        if not tracker.dirty:
+            tracker.dirty = True
+            self._dirty.append(tracker)
+
+    def _drop(self, tracker: PeerTracker) -> None:
+        del self.trackers[tracker.target]
+        tracker.version = -1  # every heap entry of it is stale now
+        tracker.dirty = False
 
     # ------------------------------------------------------------------ queue
     def push_tasks(self, peer: Hashable, tasks: Iterable[Task]) -> None:
@@ -268,16 +290,37 @@ class PeerTaskQueue:
         if tracker is None:
             tracker = self.trackers[peer] = PeerTracker(peer, self.merger, self._next_seq())
         tracker.push_tasks(tasks, self._next_seq)
+        if not tracker.dirty:
+            tracker.dirty = True
+            self._dirty.append(tracker)
 
     def top(self) -> PeerTracker | None:
-        """The tracker :meth:`pop_tasks` would pop from, or None if there is none."""
-        best: PeerTracker | None = None
-        best_key: _Key | None = None
-        for t in self.trackers.values():
-            key = _order_key(t)
-            if best_key is None or key < best_key:
-                best, best_key = t, key
-        return best
+        """The tracker :meth:`pop_tasks` would pop from, or None if there is none: the one with
+        the least :func:`_order_key` (keys are unique: they end with the creation number)."""
+        heap = self._heap
+        dirty = self._dirty
+        if dirty:
+            if len(heap) > 4 * len(self.trackers) + 64:
+                # Mostly stale entries: rebuild from the live trackers.
+                for t in dirty:
+                    t.dirty = False
+                dirty.clear()
+                heap[:] = [(_order_key(t), t.version, t) for t in self.trackers.values()]
+                heapq.heapify(heap)
+            else:
+                push = heapq.heappush
+                for t in dirty:
+                    if t.dirty:
+                        t.dirty = False
+                        t.version += 1
+                        push(heap, (_order_key(t), t.version, t))
+                dirty.clear()
+        while heap:
+            _, version, t = heap[0]
+            if version == t.version:
+                return t
+            heapq.heappop(heap)
+        return None
 
     def pop_tasks(self, target_min_work: int) -> tuple[Hashable | None, list[Task], int]:
         """Pop tasks of the best peer by :func:`peer_compare` until their work reaches
@@ -296,7 +339,9 @@ class PeerTaskQueue:
         if out:
             tracker.last_served = self._next_seq()
         if tracker.is_idle():
-            del self.trackers[tracker.target]
+            self._drop(tracker)
+        elif out:
+            self._touch(tracker)
         return tracker.target, out, tracker.pending_work
 
     def tasks_done(self, peer: Hashable, tasks: Iterable[Task]) -> None:
@@ -307,12 +352,16 @@ class PeerTaskQueue:
             return
         for task in tasks:
             tracker.task_done(task)
+        self._touch(tracker)
 
     def remove(self, topic: int, peer: Hashable) -> bool:
         """Drop ``peer``'s pending task of ``topic`` (``Remove``); no freezing. Returns whether
         a task was removed."""
         tracker = self.trackers.get(peer)
-        return tracker is not None and tracker.remove(topic)
+        if tracker is None or not tracker.remove(topic):
+            return False
+        self._touch(tracker)
+        return True
 
     # ------------------------------------------------------------------ queries
     def pop_would_act(self) -> bool:

@@ -35,6 +35,11 @@ class BlockPresenceManager:
             if not known.get(peer, False):  # HAVE is sticky
                 known[peer] = False
 
+    def presence(self, peer: Hashable, cid: int) -> bool | None:
+        """What ``peer`` last reported for ``cid``: True (HAVE), False (DONT_HAVE) or None."""
+        known = self._presence.get(cid)
+        return None if known is None else known.get(peer)
+
     def peer_has_block(self, peer: Hashable, cid: int) -> bool:
         return self._presence.get(cid, {}).get(peer, False)
 

@@ -113,9 +113,12 @@ class PocSession:
     ) -> None:
         """``ReceiveFrom``: filter by interest, update the want sender, count wanted blocks."""
         sim = self._client.sim
-        blocks = sim.filter_interested(self.id, blocks)
-        haves = sim.filter_interested(self.id, haves)
-        dont_haves = sim.filter_interested(self.id, dont_haves)
+        if blocks:
+            blocks = sim.filter_interested(self.id, blocks)
+        if haves:
+            haves = sim.filter_interested(self.id, haves)
+        if dont_haves:
+            dont_haves = sim.filter_interested(self.id, dont_haves)
         self.sws.update(sender, blocks, haves, dont_haves)
         if blocks:
             self._handle_receive(blocks)

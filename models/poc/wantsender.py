@@ -125,11 +125,22 @@ class SessionWantSender:
     def update(
         self, sender: Hashable, blocks: list[int], haves: list[int], dont_haves: list[int]
     ) -> None:
-        """A peer sent blocks / HAVEs / DONT_HAVEs for CIDs the session is interested in."""
-        if not (blocks or haves or dont_haves):
+        """A peer sent blocks / HAVEs / DONT_HAVEs for CIDs the session is interested in.
+
+        What :meth:`_on_change` does for ``({sender: True} if blocks or haves else {},
+        [(sender, blocks, haves, dont_haves)])``, without building the general arguments
+        (one call per received message)."""
+        if blocks or haves:
+            newly_available = [] if sender in self.peers else self._become_available(sender)
+        elif dont_haves:
+            newly_available = []
+        else:
             return
-        availability = {sender: True} if (blocks or haves) else {}
-        self._on_change(availability, [(sender, blocks, haves, dont_haves)])
+        exhausted = self._process_update(sender, blocks, haves, dont_haves)
+        if exhausted:
+            self._check_for_exhausted_wants(exhausted, [])
+        if self.peers:
+            self._send_next_wants(newly_available)
 
     def signal_availability(self, peer: Hashable, available: bool) -> None:
         self._on_change({peer: available}, [])
@@ -156,7 +167,8 @@ class SessionWantSender:
         wi = self.wants.get(cid)
         if wi is None:
             return
-        bp = _presence(self._bpm, peer, cid)
+        known = self._bpm.presence(peer, cid)  # _presence(), inlined: called per entry
+        bp = UNKNOWN if known is None else HAVE if known else DONT_HAVE
         wi.presence[peer] = bp
         if bp == HAVE:
             wi.exhausted = False
@@ -172,11 +184,8 @@ class SessionWantSender:
             if available:
                 if peer in self.peers:
                     continue
-                self.peers[peer] = None
-                self.peers_discovered = True
-                newly_available.append(peer)
-                for cid in self.wants:
-                    self._set_presence(cid, peer)
+                newly_available.extend(self._become_available(peer))
+                continue
             else:
                 if peer not in self.peers:
                     continue
@@ -189,6 +198,75 @@ class SessionWantSender:
                     self._dirty[cid] = None
             self.consecutive_dont_haves.pop(peer, None)
         return newly_available, newly_unavailable
+
+    def _become_available(self, peer: Hashable) -> list[Hashable]:
+        """A peer not in the session joins it: ``[peer]`` (newly available)."""
+        self.peers[peer] = None
+        self.peers_discovered = True
+        set_presence = self._set_presence
+        for cid in self.wants:
+            set_presence(cid, peer)
+        self.consecutive_dont_haves.pop(peer, None)
+        return [peer]
+
+    def _process_update(
+        self, sender: Hashable, blocks: list[int], haves: list[int], dont_haves: list[int]
+    ) -> list[int]:
+        """:meth:`_process_updates` of one update (the same steps, for one sender)."""
+        wants = self.wants
+        cdh = self.consecutive_dont_haves
+        if blocks:
+            now = self._net.env.now
+            got: set[int] | tuple[()] = set(blocks)
+            dirty = self._dirty
+            wb_sent_at = self._wb_sent_at
+            for cid in blocks:
+                if wants.pop(cid, None) is not None:
+                    self.first_responder[sender] = self.first_responder.get(sender, 0) + 1
+                    dirty.pop(cid, None)
+                sent_at = wb_sent_at.pop((sender, cid), None)
+                if sent_at is not None:
+                    old = self._latency.get(sender)
+                    sample = now - sent_at
+                    self._latency[sender] = sample if old is None else 0.5 * old + 0.5 * sample
+            cdh.pop(sender, None)
+        else:
+            got = ()
+        prune = False
+        out: dict[int, None] = {}
+        set_presence = self._set_presence
+        if dont_haves:
+            limit = self._cfg.peer_dont_have_limit
+            sent_wb = self.sent_want_blocks.get(sender, ())
+            for cid in dont_haves:
+                count = cdh.get(sender, 0)
+                if count == limit:
+                    prune = True
+                else:
+                    cdh[sender] = count + 1
+                if cid in got:
+                    continue
+                out[cid] = None
+                set_presence(cid, sender)
+                if cid in sent_wb:
+                    wi = wants.get(cid)
+                    if wi is not None and sender in wi.sent_to:
+                        wi.sent_to.remove(sender)
+                        self._dirty[cid] = None
+        if haves:
+            for cid in haves:
+                if cid not in got:
+                    set_presence(cid, sender)
+            cdh.pop(sender, None)
+            prune = False
+        if prune and not any(self._bpm.peer_has_block(sender, cid) for cid in wants):
+            self.pruned += 1
+
+            def unavailable() -> None:  # go: a goroutine signals unavailability later
+                self.signal_availability(sender, False)
+
+            self._net.call_soon(unavailable)
+        return list(out)
 
     def _process_updates(self, updates: list[Update]) -> list[int]:
         now = self._net.env.now
@@ -270,6 +348,8 @@ class SessionWantSender:
 
     # ------------------------------------------------------------------ sending
     def _send_next_wants(self, newly_available: list[Hashable]) -> None:
+        if not newly_available and not self._dirty:
+            return  # nothing to decide: no message
         to_send: dict[Hashable, tuple[dict[int, None], dict[int, None]]] = {}
 
         def box(peer: Hashable) -> tuple[dict[int, None], dict[int, None]]:
@@ -285,26 +365,37 @@ class SessionWantSender:
                     haves[cid] = None
         policy = self.policy
         want_blocks = policy.want_blocks
-        session_peers = list(self.peers)
+        session_peers: list[Hashable] | None = None
         wants = self.wants
         dirty = self._dirty
         self._dirty = {}
         for cid in dirty:
             wi = wants.get(cid)
-            if wi is None or len(wi.sent_to) >= want_blocks:
+            if wi is None:
                 continue
-            have = [p for p, bp in wi.presence.items() if bp == HAVE and p not in wi.sent_to]
-            unknown = [p for p, bp in wi.presence.items() if bp == UNKNOWN and p not in wi.sent_to]
+            sent_to = wi.sent_to
+            if len(sent_to) >= want_blocks:
+                continue
+            have = []
+            unknown = []
+            for p, bp in wi.presence.items():
+                if bp == HAVE:
+                    if p not in sent_to:
+                        have.append(p)
+                elif bp == UNKNOWN and p not in sent_to:
+                    unknown.append(p)
             if not have and not unknown:
                 continue
             groups = [g for g in (have, unknown) if g]
-            chosen = policy.want_block_peers(cid, groups, len(wi.sent_to), self)
+            chosen = policy.want_block_peers(cid, groups, len(sent_to), self)
             if not chosen:
                 continue
-            wi.sent_to.extend(chosen)
+            sent_to.extend(chosen)
             for peer in chosen:
                 box(peer)[0][cid] = None
-            for peer in policy.want_have_peers(cid, session_peers, wi.sent_to, self):
+            if session_peers is None:
+                session_peers = list(self.peers)
+            for peer in policy.want_have_peers(cid, session_peers, sent_to, self):
                 box(peer)[1][cid] = None
         if to_send:
             self._send_wants(to_send)
@@ -332,8 +423,5 @@ class SessionWantSender:
 
 
 def _presence(bpm: BlockPresenceManager, peer: Hashable, cid: int) -> int:
-    if bpm.peer_has_block(peer, cid):
-        return HAVE
-    if bpm.peer_does_not_have_block(peer, cid):
-        return DONT_HAVE
-    return UNKNOWN
+    known = bpm.presence(peer, cid)
+    return UNKNOWN if known is None else HAVE if known else DONT_HAVE

@@ -1,0 +1,76 @@
+"""poc's message queue extraction (internal/messagequeue/messagequeue.go@v0.2.0
+``extractOutgoingMessage``): the unsized fast path builds the same message as the sized one,
+and the 2 MiB limit (here made tiny) cuts a message where Go's would stop."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from models.messages import Message, WantType
+from models.poc.config import PocConfig
+from models.poc.messagequeue import MessageQueue
+from sim.network import Network
+
+
+def _queue(supports_have: bool = True, **config: object) -> tuple[MessageQueue, list[Message]]:
+    net = Network("fifo")
+    net.add_node("a")
+    net.add_node("b")
+    net.connect("a", "b", latency_s=0.0)
+    sent: list[Message] = []
+    cfg = PocConfig(**config)  # type: ignore[arg-type]
+    q = MessageQueue(
+        net, "b", cfg, lambda dst, m: sent.append(m), supports_have, 1.0, lambda p, c: None, 1
+    )
+    return q, sent
+
+
+def _fill(q: MessageQueue, ops: list[tuple[str, list[int]]]) -> None:
+    for op, cids in ops:
+        if op == "bcst":
+            q.add_broadcast_want_haves(cids)
+        elif op == "wb":
+            q.add_wants(cids, [])
+        elif op == "wh":
+            q.add_wants([], cids)
+        else:
+            q.add_cancels(cids)
+
+
+def _dump(m: Message) -> list[tuple[int, int, bool, WantType, bool]]:
+    return [(c, e.priority, e.cancel, e.want_type, e.send_dont_have) for c, e in m.entries.items()]
+
+
+_ops_st = st.lists(
+    st.tuples(
+        st.sampled_from(("bcst", "wb", "wh", "cancel")),
+        st.lists(st.integers(0, 20), min_size=1, max_size=6),
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_ops_st, st.booleans())
+def test_fast_extraction_equals_sized_extraction(ops, supports_have):
+    fast, _ = _queue(supports_have)
+    sized, _ = _queue(supports_have)
+    sized._max_entry_bytes = 10**9  # always take the sized path
+    _fill(fast, ops)
+    _fill(sized, ops)
+    assert _dump(fast._extract()) == _dump(sized._extract())
+    assert fast.bcst.pending == sized.bcst.pending
+    assert fast.peer_wants.pending == sized.peer_wants.pending
+    assert fast.peer_wants.all == sized.peer_wants.all
+    assert fast.cancels == sized.cancels
+
+
+def test_size_limit_cuts_the_message():
+    """Entries are added while the counted size is below the limit (the last one overshoots);
+    the rest stay pending for the next message. A CIDv1 want-have with a 5-byte priority and
+    sendDontHave counts 38 (cid) + 6 (priority) + 2 (want type) + 2 (sendDontHave) = 48 B."""
+    q, _ = _queue(max_message_size_bytes=100)
+    q.add_wants([], list(range(5)))
+    assert list(q._extract().entries) == [0, 1, 2]
+    assert list(q.peer_wants.pending) == [0, 1, 2, 3, 4]  # removed once sent (_send_message)
