@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import scipy.stats
 
 from experiments.scenario import GroupSpec, ScenarioError, _Table
 from sim.units import parse_duration
@@ -81,18 +80,22 @@ class Duration:
     params: tuple[tuple[str, float], ...]
 
     def draw(self, rng: np.random.Generator) -> float:
-        """One value in seconds (>= 0)."""
+        """One value in seconds (>= 0), from numpy's generator (``pareto`` is numpy's Lomax
+        shifted to the classical Pareto: ``scale * (1 + Lomax(shape))``)."""
         p = dict(self.params)
         if self.dist == "fixed":
             return p["value"]
-        frozen = {
-            "exponential": lambda: scipy.stats.expon(scale=p["mean"]),
-            "weibull": lambda: scipy.stats.weibull_min(p["shape"], scale=p["scale"]),
-            "pareto": lambda: scipy.stats.pareto(p["shape"], scale=p["scale"]),
-            "lognormal": lambda: scipy.stats.lognorm(p["sigma"], scale=p["median"]),
-            "uniform": lambda: scipy.stats.uniform(p["low"], p["high"] - p["low"]),
-        }[self.dist]()
-        return max(0.0, float(frozen.rvs(random_state=rng)))
+        if self.dist == "exponential":
+            x = rng.exponential(p["mean"])
+        elif self.dist == "weibull":
+            x = p["scale"] * rng.weibull(p["shape"])
+        elif self.dist == "pareto":
+            x = p["scale"] * (1.0 + rng.pareto(p["shape"]))
+        elif self.dist == "lognormal":
+            x = rng.lognormal(math.log(p["median"]), p["sigma"])
+        else:
+            x = rng.uniform(p["low"], p["high"])
+        return max(0.0, float(x))
 
     def to_toml(self) -> float | dict[str, Any]:
         if self.dist == "fixed":

@@ -510,3 +510,26 @@ def test_random_scenarios_with_random_faults_keep_the_invariants(raw):
     assert {k: v for k, v in again.row.items() if k != "wall_s"} == {
         k: v for k, v in row.items() if k != "wall_s"
     }
+
+
+@pytest.mark.parametrize(
+    ("spec", "median"),
+    [
+        ({"dist": "exponential", "mean": 2.0}, 2.0 * math.log(2)),
+        ({"dist": "weibull", "shape": 0.5, "scale": 2.0}, 2.0 * math.log(2) ** 2),
+        ({"dist": "pareto", "shape": 1.5, "scale": 2.0}, 2.0 * 2 ** (1 / 1.5)),
+        ({"dist": "lognormal", "median": 3.0, "sigma": 0.5}, 3.0),
+        ({"dist": "uniform", "low": 1.0, "high": 5.0}, 3.0),
+    ],
+)
+def test_session_length_distributions_have_their_textbook_medians(spec, median):
+    """20,000 draws of each distribution: the sample median within 3% of the textbook one."""
+    import numpy as np
+
+    from experiments.faults import _duration
+    from experiments.scenario import _Table
+
+    duration = _duration(_Table({"d": spec}, "f", "<t>"), "d")
+    rng = np.random.default_rng(1)
+    draws = [duration.draw(rng) for _ in range(20_000)]
+    assert float(np.median(draws)) == pytest.approx(median, rel=0.03)
