@@ -300,7 +300,7 @@ class RegistryPull:
         seconds); True if all completed."""
         if self._pending and not self._all_done.triggered:
             limit = self.net.env.timeout(max(0.0, max_sim_time_s - self.net.now))
-            self.net.env.run(until=self._all_done | limit)
+            self.net.run(until=self._all_done | limit)
         return self._pending == 0
 
     # ------------------------------------------------------------------ results

@@ -151,7 +151,7 @@ class Swarm:
         """
         if self._pending and not self._all_done.triggered:
             limit = self.net.env.timeout(max(0.0, max_sim_time_s - self.net.now))
-            self.net.env.run(until=self._all_done | limit)
+            self.net.run(until=self._all_done | limit)
         return self._pending == 0
 
     def shutdown(self) -> None:

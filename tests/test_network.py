@@ -234,3 +234,27 @@ def test_streams_do_not_depend_on_the_order_they_are_asked_for():
     x2 = r2.stream("latency").random(3)
     assert np.array_equal(x1, x2)
     assert not np.array_equal(RunRandom(5, replicate=1).stream("latency").random(3), x1)
+
+
+def test_a_run_collects_cyclic_garbage_rarely_and_restores_the_thresholds():
+    """Network.run raises the young-generation threshold while it runs (GC_THRESHOLD0: the
+    collector's full passes over a growing heap made the cost per message grow with the number
+    of peers), and puts the caller's thresholds back afterwards, also after an error."""
+    import gc
+
+    from sim.network import GC_THRESHOLD0
+
+    before = gc.get_threshold()
+    seen = []
+    net = Network()
+    net.call_at(1.0, lambda e: seen.append(gc.get_threshold()), None)
+    net.run()
+    assert seen[0][0] == max(GC_THRESHOLD0, before[0]) and gc.get_threshold() == before
+
+    def boom(_e):
+        raise RuntimeError("boom")
+
+    net.call_at(1.0, boom, None)
+    with pytest.raises(RuntimeError):
+        net.run()
+    assert gc.get_threshold() == before
