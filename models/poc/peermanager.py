@@ -85,7 +85,23 @@ class PeerWantManager:
 
     def prepare_send_cancels(self, cids: list[int]) -> dict[Hashable, list[int]]:
         """Per peer, the CIDs it was sent a want for (and forget them). Peers come in the order
-        they connected, as a scan of every peer would visit them."""
+        they connected, as a scan of every peer would visit them.
+
+        ``_sent[cid]`` holds exactly the peers whose sets contain ``cid``, so with one CID (a
+        received block, the common case) its targets are that set, taken whole."""
+        if len(cids) == 1:
+            cid = cids[0]
+            sent = self._sent.pop(cid, None)
+            if not sent:
+                return {}
+            peer_wants = self.peer_wants
+            one: dict[Hashable, list[int]] = {}
+            for peer in sorted(sent, key=self._rank.__getitem__) if len(sent) > 1 else sent:
+                blocks, haves = peer_wants[peer]
+                blocks.discard(cid)
+                haves.discard(cid)
+                one[peer] = [cid]
+            return one
         targets: set[Hashable] = set()
         for cid in cids:
             targets |= self._sent.get(cid, set())
