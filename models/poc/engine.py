@@ -197,7 +197,7 @@ class PocEngine(EngineWorkers[PeerTaskQueue, _Popped]):
     def message_received(self, src: Hashable, msg: Message) -> None:
         """``MessageReceived``: count received blocks, apply cancels then wants, push the tasks
         (module docstring)."""
-        ledger = self.ledgers.find_or_create(src)
+        ledger = self.ledgers.get(src) or self.ledgers.find_or_create(src)
         for n in msg.blocks.values():
             ledger.received_bytes(n)
         if msg.full:
@@ -328,15 +328,18 @@ class PocEngine(EngineWorkers[PeerTaskQueue, _Popped]):
     def _message_sent(self, peer: Hashable, msg: Message) -> None:
         """``MessageSent``: a sent block counts its bytes and removes the want of either type,
         a HAVE removes a want-have, a DONT_HAVE nothing."""
-        ledger = self.ledgers.find_or_create(peer)
+        ledger = self.ledgers.get(peer) or self.ledgers.find_or_create(peer)
+        wantlist = ledger.wantlist
         for cid, size in msg.blocks.items():
             ledger.sent_bytes(size)
-            ledger.remove_type(cid, WantType.Block)
+            wantlist.pop(cid, None)  # ledger.remove_type(cid, WantType.Block): any type
         haves = 0
-        remove_type = ledger.remove_type
         for cid, presence in msg.presences.items():
             if presence == _HAVE:
-                remove_type(cid, WantType.Have)
+                # ledger.remove_type(cid, WantType.Have), inlined: a want-block stays
+                old = wantlist.get(cid)
+                if old is not None and old[1] != _BLOCK:
+                    del wantlist[cid]
                 haves += 1
         self.haves_sent += haves
         self.dont_haves_sent += len(msg.presences) - haves
