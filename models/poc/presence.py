@@ -49,11 +49,16 @@ class BlockPresenceManager:
     def all_peers_do_not_have_block(self, peers: list[Hashable], cids: Iterable[int]) -> list[int]:
         """The CIDs for which every one of ``peers`` said DONT_HAVE (none if no peers)."""
         out = []
+        presence = self._presence
         for cid in cids:
-            known = self._presence.get(cid)
+            known = presence.get(cid)
             if known is None:
                 continue
-            if all(known.get(p) is False for p in peers):
+            # all(known.get(p) is False for p in peers), without a generator per CID
+            for p in peers:
+                if known.get(p) is not False:
+                    break
+            else:
                 out.append(cid)
         return out
 
