@@ -29,10 +29,16 @@ class BlockPresenceManager:
     def receive_from(self, peer: Hashable, haves: Iterable[int], dont_haves: Iterable[int]) -> None:
         presence = self._presence
         for cid in haves:
-            presence.setdefault(cid, {})[peer] = True
+            known = presence.get(cid)
+            if known is None:
+                presence[cid] = {peer: True}
+            else:
+                known[peer] = True
         for cid in dont_haves:
-            known = presence.setdefault(cid, {})
-            if not known.get(peer, False):  # HAVE is sticky
+            known = presence.get(cid)
+            if known is None:
+                presence[cid] = {peer: False}
+            elif not known.get(peer, False):  # HAVE is sticky
                 known[peer] = False
 
     def presence(self, peer: Hashable, cid: int) -> bool | None:
