@@ -49,6 +49,16 @@ class BlockPresenceManager:
     def peer_has_block(self, peer: Hashable, cid: int) -> bool:
         return self._presence.get(cid, {}).get(peer, False)
 
+    def peer_has_any_block(self, peer: Hashable, cids: Iterable[int]) -> bool:
+        """Whether ``peer`` sent HAVE for any of ``cids``: ``any(peer_has_block(peer, c) for c
+        in cids)`` in one loop (the want sender asks this over all its wants)."""
+        presence = self._presence
+        for cid in cids:
+            known = presence.get(cid)
+            if known is not None and known.get(peer, False):
+                return True
+        return False
+
     def peer_does_not_have_block(self, peer: Hashable, cid: int) -> bool:
         return self._presence.get(cid, {}).get(peer) is False
 

@@ -278,7 +278,7 @@ class SessionWantSender:
                         dirty[cid] = None
             cdh.pop(sender, None)
             prune = False
-        if prune and not any(self._bpm.peer_has_block(sender, cid) for cid in wants):
+        if prune and not self._bpm.peer_has_any_block(sender, wants):
             self.pruned += 1
 
             def unavailable() -> None:  # go: a goroutine signals unavailability later
@@ -328,7 +328,7 @@ class SessionWantSender:
                 self.consecutive_dont_haves.pop(sender, None)
                 prune.pop(sender, None)
         for peer in list(prune):
-            if any(self._bpm.peer_has_block(peer, cid) for cid in self.wants):
+            if self._bpm.peer_has_any_block(peer, self.wants):
                 del prune[peer]
         if prune:
             peers = list(prune)
