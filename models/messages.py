@@ -128,7 +128,7 @@ class Entry:
     send_dont_have: bool = False
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Message:
     """A Bitswap message. Entries, blocks and presences are dicts keyed by CID (insertion order).
 
@@ -141,6 +141,20 @@ class Message:
     full: bool = False
     blocks: dict[int, int] = field(default_factory=dict)
     presences: dict[int, PresenceType] = field(default_factory=dict)
+
+    def __init__(
+        self,
+        entries: dict[int, Entry] | None = None,
+        full: bool = False,
+        blocks: dict[int, int] | None = None,
+        presences: dict[int, PresenceType] | None = None,
+    ) -> None:
+        # Written out (the dataclass __init__ checks a sentinel per default_factory field):
+        # one Message per message sent, so construction is hot.
+        self.entries = {} if entries is None else entries
+        self.full = full
+        self.blocks = {} if blocks is None else blocks
+        self.presences = {} if presences is None else presences
 
     def add_entry(
         self,

@@ -17,6 +17,7 @@ import contextlib
 import gc
 import math
 from collections.abc import Callable, Hashable, Iterator
+from heapq import heappush
 from typing import Any
 
 import networkx as nx
@@ -402,11 +403,10 @@ class Network:
 
         One SimPy event, no process (what :class:`simpy.Timeout` does, minus its checks).
         """
-        ev = Event(self.env)
-        ev._ok = True
-        ev._value = value
-        ev.callbacks = [callback]
-        self.env.schedule(ev, NORMAL, delay_s)
+        env = self.env
+        ev = _Call(env, callback, value)
+        # env.schedule(ev, NORMAL, delay_s), inlined (one per event of the run)
+        heappush(env._queue, (env._now + delay_s, NORMAL, next(env._eid), ev))
         return ev
 
     def call_soon(self, callback: Callable[[], None]) -> None:
@@ -471,6 +471,17 @@ class Network:
         return pd.DataFrame(
             self._trace, columns=["t_sent", "t_delivered", "src", "dst", "kind", "size_bytes"]
         )
+
+
+class _Call(Event):
+    """A SimPy event created triggered (ok, with its value) with one callback: what
+    :meth:`Network.call_at` schedules, built without ``Event.__init__``'s extra call."""
+
+    def __init__(self, env: simpy.Environment, callback: Callable[[Event], None], value: Any):
+        self.env = env
+        self.callbacks = [callback]
+        self._ok = True
+        self._value = value
 
 
 def _call_value(event: Event) -> None:

@@ -44,7 +44,7 @@ class ResettableTimer:
 
     def reset(self, delay_s: float) -> None:
         """Fire ``delay_s`` seconds from now (``delay_s`` >= 0)."""
-        now = self._net.env.now
+        now = self._net.env._now  # SimPy's clock without its property (hot, as in transports)
         deadline = now + delay_s
         self._deadline = deadline
         if self._wake_at is None or self._wake_at > deadline + _EPS_S:
@@ -56,7 +56,7 @@ class ResettableTimer:
 
     def _arm(self, delay_s: float) -> None:
         self._token += 1
-        self._wake_at = self._net.env.now + delay_s
+        self._wake_at = self._net.env._now + delay_s
         self._net.call_at(delay_s, self._wake, self._token)
 
     def _wake(self, event: Any) -> None:
@@ -66,7 +66,7 @@ class ResettableTimer:
         deadline = self._deadline
         if deadline is None:
             return
-        now = self._net.env.now
+        now = self._net.env._now
         if now + _EPS_S >= deadline:
             self._deadline = None
             self._callback()

@@ -74,3 +74,28 @@ def test_size_limit_cuts_the_message():
     q.add_wants([], list(range(5)))
     assert list(q._extract().entries) == [0, 1, 2]
     assert list(q.peer_wants.pending) == [0, 1, 2, 3, 4]  # removed once sent (_send_message)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_ops_st, st.booleans(), st.integers(1, 4))
+def test_add_cancel_equals_add_cancels_of_one(ops, supports_have, cutoff):
+    """The one-CID cancel (a received block's cancel to each peer) does what ``add_cancels``
+    does with that one CID: same state, same messages sent (a small cutoff makes it send)."""
+    one, sent_one = _queue(supports_have, send_message_cutoff=cutoff)
+    many, sent_many = _queue(supports_have, send_message_cutoff=cutoff)
+    for op, cids in ops:
+        if op == "cancel":
+            for cid in cids:
+                one.add_cancel(cid)
+                many.add_cancels([cid])
+        else:
+            _fill(one, [(op, cids)])
+            _fill(many, [(op, cids)])
+        assert one._work_scheduled == many._work_scheduled
+        assert one._debounce.deadline == many._debounce.deadline
+    assert [_dump(m) for m in sent_one] == [_dump(m) for m in sent_many]
+    assert one.cancels == many.cancels
+    assert one.bcst.all == many.bcst.all and one.bcst.pending == many.bcst.pending
+    assert one.peer_wants.all == many.peer_wants.all
+    assert one.peer_wants.pending == many.peer_wants.pending
+    assert list(one.dont_haves._active) == list(many.dont_haves._active)

@@ -24,7 +24,8 @@ come from the blockstore at no cost (``GetSize``; see :mod:`models.blockstore`).
 
 **New local blocks** (``ReceiveFrom``, here :meth:`PocEngine.add_blocks`): for every ledger
 that wants one of them, a block task (want-block, or want-have with S <= 1024 B) or a HAVE task,
-with ``sendDontHave`` false, pushed one by one. This is how leeches reseed each other.
+with ``sendDontHave`` false, pushed one by one (a ledger's tasks in one batch, which is the
+same). This is how leeches reseed each other.
 
 **Task merging** (:class:`BitswapTaskMerger`, ``internal/decision/taskmerger.go@v0.2.0``; the
 queue's rules are in :mod:`models.poc.peertaskqueue`): one pending task per CID per peer. A new
@@ -150,6 +151,7 @@ class BitswapTaskMerger:
 
 
 _BLOCK = WantType.Block
+_HAVE_WANT = WantType.Have
 _HAVE = PresenceType.Have
 _DONT_HAVE = PresenceType.DontHave
 
@@ -195,7 +197,7 @@ class PocEngine(EngineWorkers[PeerTaskQueue, _Popped]):
     def message_received(self, src: Hashable, msg: Message) -> None:
         """``MessageReceived``: count received blocks, apply cancels then wants, push the tasks
         (module docstring)."""
-        ledger = self.ledgers.find_or_create(src)
+        ledger = self.ledgers.get(src) or self.ledgers.find_or_create(src)
         for n in msg.blocks.values():
             ledger.received_bytes(n)
         if msg.full:
@@ -206,7 +208,7 @@ class PocEngine(EngineWorkers[PeerTaskQueue, _Popped]):
             return
         queue = self.queue
         size_of = self.blockstore.size_of
-        wants = ledger.wants
+        wantlist = ledger.wantlist  # after clear_wantlist (which replaces it)
         presence_work = self.presence_work_bytes
         max_as_block = self.config.max_block_size_replace_has_with_block
         tasks: list[Task] = []
@@ -215,11 +217,15 @@ class PocEngine(EngineWorkers[PeerTaskQueue, _Popped]):
         # Go iterates the message's wantlist map (random order); here the message's order.
         for cid, e in entries.items():
             if e.cancel:
-                if ledger.cancel_want(cid):
+                # ledger.cancel_want(cid), inlined (a cancel per peer per received block)
+                if wantlist.pop(cid, None) is not None:
                     queue.remove(cid, src)
                 continue
             want_type = e.want_type
-            wants(cid, e.priority, want_type)
+            # ledger.wants(cid, e.priority, want_type), inlined
+            old = wantlist.get(cid)
+            if old is None or (old[1] != _BLOCK and want_type != _HAVE_WANT):
+                wantlist[cid] = (e.priority, want_type)
             size = size_of(cid)
             if size is None:
                 if e.send_dont_have:
@@ -244,21 +250,41 @@ class PocEngine(EngineWorkers[PeerTaskQueue, _Popped]):
         if not blocks:
             return
         presence_work = self.presence_work_bytes
+        max_as_block = self.config.max_block_size_replace_has_with_block
         push = self.queue.push_tasks
         work = False
-        for ledger in self.ledgers.values():
-            wantlist = ledger.wantlist
-            for cid, size in blocks:
-                entry = wantlist.get(cid)
+        if len(blocks) == 1:
+            # One block (the common case): one wantlist lookup per ledger.
+            cid, size = blocks[0]
+            small = size <= max_as_block
+            for ledger in self.ledgers.values():
+                entry = ledger.wantlist.get(cid)
                 if entry is None:
                     continue
                 work = True
                 priority, want_type = entry
-                as_block = self._send_as_block(want_type, size)
+                # _send_as_block(want_type, size)
+                as_block = small or want_type == _BLOCK
                 data = TaskData(as_block, False, size, True)
                 push(
                     ledger.partner, [Task(cid, priority, size if as_block else presence_work, data)]
                 )
+        else:
+            for ledger in self.ledgers.values():
+                wantlist = ledger.wantlist
+                tasks: list[Task] = []
+                for cid, size in blocks:
+                    entry = wantlist.get(cid)
+                    if entry is None:
+                        continue
+                    priority, want_type = entry
+                    as_block = want_type == _BLOCK or size <= max_as_block
+                    data = TaskData(as_block, False, size, True)
+                    tasks.append(Task(cid, priority, size if as_block else presence_work, data))
+                if tasks:
+                    # One push per ledger: the same as pushing its tasks one by one (in order).
+                    work = True
+                    push(ledger.partner, tasks)
         if work:
             self._signal_new_work()
         self._pump()
@@ -302,15 +328,18 @@ class PocEngine(EngineWorkers[PeerTaskQueue, _Popped]):
     def _message_sent(self, peer: Hashable, msg: Message) -> None:
         """``MessageSent``: a sent block counts its bytes and removes the want of either type,
         a HAVE removes a want-have, a DONT_HAVE nothing."""
-        ledger = self.ledgers.find_or_create(peer)
+        ledger = self.ledgers.get(peer) or self.ledgers.find_or_create(peer)
+        wantlist = ledger.wantlist
         for cid, size in msg.blocks.items():
             ledger.sent_bytes(size)
-            ledger.remove_type(cid, WantType.Block)
+            wantlist.pop(cid, None)  # ledger.remove_type(cid, WantType.Block): any type
         haves = 0
-        remove_type = ledger.remove_type
         for cid, presence in msg.presences.items():
             if presence == _HAVE:
-                remove_type(cid, WantType.Have)
+                # ledger.remove_type(cid, WantType.Have), inlined: a want-block stays
+                old = wantlist.get(cid)
+                if old is not None and old[1] != _BLOCK:
+                    del wantlist[cid]
                 haves += 1
         self.haves_sent += haves
         self.dont_haves_sent += len(msg.presences) - haves

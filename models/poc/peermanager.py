@@ -83,9 +83,26 @@ class PeerWantManager:
                 self._mark(peer, cid)
         return res_blocks, res_haves
 
+    def prepare_send_cancel(self, cid: int) -> list[Hashable]:
+        """:meth:`prepare_send_cancels` of one CID: the peers it was sent to, in the order they
+        connected (and forget it). ``_sent[cid]`` holds exactly the peers whose sets contain
+        ``cid``, so those are the targets, taken whole."""
+        sent = self._sent.pop(cid, None)
+        if not sent:
+            return []
+        peer_wants = self.peer_wants
+        targets = sorted(sent, key=self._rank.__getitem__) if len(sent) > 1 else list(sent)
+        for peer in targets:
+            blocks, haves = peer_wants[peer]
+            blocks.discard(cid)
+            haves.discard(cid)
+        return targets
+
     def prepare_send_cancels(self, cids: list[int]) -> dict[Hashable, list[int]]:
         """Per peer, the CIDs it was sent a want for (and forget them). Peers come in the order
         they connected, as a scan of every peer would visit them."""
+        if len(cids) == 1:
+            return {peer: cids[:] for peer in self.prepare_send_cancel(cids[0])}
         targets: set[Hashable] = set()
         for cid in cids:
             targets |= self._sent.get(cid, set())
@@ -150,6 +167,15 @@ class PeerManager:
 
     def send_cancels(self, cids: list[int]) -> None:
         if not cids:
+            return
+        if len(cids) == 1:
+            # One CID (a received block): the same steps without a list per peer.
+            cid = cids[0]
+            queues = self.queues
+            for peer in self.pwm.prepare_send_cancel(cid):
+                queue = queues.get(peer)
+                if queue is not None:
+                    queue.add_cancel(cid)
             return
         for peer, ks in self.pwm.prepare_send_cancels(cids).items():
             queue = self.queues.get(peer)

@@ -312,8 +312,13 @@ class PeerTaskQueue:
                 for t in dirty:
                     if t.dirty:
                         t.dirty = False
-                        t.version += 1
-                        push(heap, (_order_key(t), t.version, t))
+                        version = t.version = t.version + 1
+                        # _order_key(t), inlined
+                        if t.pending:
+                            key = (0, t.active_work, -len(t.pending), t.last_served, t.created)
+                        else:
+                            key = (1, 0, 0, t.last_served, t.created)
+                        push(heap, (key, version, t))
                 dirty.clear()
         while heap:
             _, version, t = heap[0]

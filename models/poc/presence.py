@@ -29,10 +29,16 @@ class BlockPresenceManager:
     def receive_from(self, peer: Hashable, haves: Iterable[int], dont_haves: Iterable[int]) -> None:
         presence = self._presence
         for cid in haves:
-            presence.setdefault(cid, {})[peer] = True
+            known = presence.get(cid)
+            if known is None:
+                presence[cid] = {peer: True}
+            else:
+                known[peer] = True
         for cid in dont_haves:
-            known = presence.setdefault(cid, {})
-            if not known.get(peer, False):  # HAVE is sticky
+            known = presence.get(cid)
+            if known is None:
+                presence[cid] = {peer: False}
+            elif not known.get(peer, False):  # HAVE is sticky
                 known[peer] = False
 
     def presence(self, peer: Hashable, cid: int) -> bool | None:
@@ -43,17 +49,32 @@ class BlockPresenceManager:
     def peer_has_block(self, peer: Hashable, cid: int) -> bool:
         return self._presence.get(cid, {}).get(peer, False)
 
+    def peer_has_any_block(self, peer: Hashable, cids: Iterable[int]) -> bool:
+        """Whether ``peer`` sent HAVE for any of ``cids``: ``any(peer_has_block(peer, c) for c
+        in cids)`` in one loop (the want sender asks this over all its wants)."""
+        presence = self._presence
+        for cid in cids:
+            known = presence.get(cid)
+            if known is not None and known.get(peer, False):
+                return True
+        return False
+
     def peer_does_not_have_block(self, peer: Hashable, cid: int) -> bool:
         return self._presence.get(cid, {}).get(peer) is False
 
     def all_peers_do_not_have_block(self, peers: list[Hashable], cids: Iterable[int]) -> list[int]:
         """The CIDs for which every one of ``peers`` said DONT_HAVE (none if no peers)."""
         out = []
+        presence = self._presence
         for cid in cids:
-            known = self._presence.get(cid)
+            known = presence.get(cid)
             if known is None:
                 continue
-            if all(known.get(p) is False for p in peers):
+            # all(known.get(p) is False for p in peers), without a generator per CID
+            for p in peers:
+                if known.get(p) is not False:
+                    break
+            else:
                 out.append(cid)
         return out
 

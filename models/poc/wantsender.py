@@ -234,7 +234,8 @@ class SessionWantSender:
             got = ()
         prune = False
         out: dict[int, None] = {}
-        set_presence = self._set_presence
+        presence_of = self._bpm.presence
+        dirty = self._dirty
         if dont_haves:
             limit = self._cfg.peer_dont_have_limit
             sent_wb = self.sent_want_blocks.get(sender, ())
@@ -247,19 +248,37 @@ class SessionWantSender:
                 if cid in got:
                     continue
                 out[cid] = None
-                set_presence(cid, sender)
-                if cid in sent_wb:
-                    wi = wants.get(cid)
-                    if wi is not None and sender in wi.sent_to:
-                        wi.sent_to.remove(sender)
-                        self._dirty[cid] = None
+                wi = wants.get(cid)
+                if wi is None:
+                    continue  # _set_presence does nothing, nor does the sent-to check
+                # self._set_presence(cid, sender), inlined (one per presence received)
+                known = presence_of(sender, cid)
+                bp = UNKNOWN if known is None else HAVE if known else DONT_HAVE
+                wi.presence[sender] = bp
+                if bp == HAVE:
+                    wi.exhausted = False
+                if bp != DONT_HAVE:
+                    dirty[cid] = None
+                if cid in sent_wb and sender in wi.sent_to:
+                    wi.sent_to.remove(sender)
+                    dirty[cid] = None
         if haves:
             for cid in haves:
                 if cid not in got:
-                    set_presence(cid, sender)
+                    wi = wants.get(cid)
+                    if wi is None:
+                        continue
+                    # self._set_presence(cid, sender), inlined
+                    known = presence_of(sender, cid)
+                    bp = UNKNOWN if known is None else HAVE if known else DONT_HAVE
+                    wi.presence[sender] = bp
+                    if bp == HAVE:
+                        wi.exhausted = False
+                    if bp != DONT_HAVE:
+                        dirty[cid] = None
             cdh.pop(sender, None)
             prune = False
-        if prune and not any(self._bpm.peer_has_block(sender, cid) for cid in wants):
+        if prune and not self._bpm.peer_has_any_block(sender, wants):
             self.pruned += 1
 
             def unavailable() -> None:  # go: a goroutine signals unavailability later
@@ -309,7 +328,7 @@ class SessionWantSender:
                 self.consecutive_dont_haves.pop(sender, None)
                 prune.pop(sender, None)
         for peer in list(prune):
-            if any(self._bpm.peer_has_block(peer, cid) for cid in self.wants):
+            if self._bpm.peer_has_any_block(peer, self.wants):
                 del prune[peer]
         if prune:
             peers = list(prune)
