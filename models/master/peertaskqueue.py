@@ -30,6 +30,8 @@ from __future__ import annotations
 import heapq
 from collections.abc import Hashable, Iterable
 
+from models.trackerheap import TrackerHeap
+
 __all__ = ["PeerTaskQueue", "PeerTracker", "Task", "TaskBlock", "peer_compare"]
 
 Task = tuple[int, int]
@@ -245,7 +247,7 @@ class PeerTaskQueue:
             ``IgnoreFreezing(true)`` turns it off).
     """
 
-    __slots__ = ("_dirty", "_heap", "_seq", "freezing", "frozen", "trackers")
+    __slots__ = ("_order", "_seq", "_touch", "freezing", "frozen", "trackers")
 
     def __init__(self, freezing: bool = True) -> None:
         self.freezing = freezing
@@ -254,20 +256,13 @@ class PeerTaskQueue:
         self.frozen: dict[Hashable, None] = {}
         """Peers frozen by a cancel and not yet thawed (Go's ``frozenPeers`` set)."""
         self._seq = 0
-        # Lazy heap of (_order_key, version, tracker): an entry is live while its version is
-        # the tracker's; trackers changed since (dirty) are re-keyed in one go before a pop.
-        self._heap: list[tuple[_Key, int, PeerTracker]] = []
-        self._dirty: list[PeerTracker] = []
+        self._order: TrackerHeap[PeerTracker] = TrackerHeap(_order_key)
+        self._touch = self._order.touch
+        """``_touch(tracker)``: its order key may have changed (re-keyed before :meth:`top`)."""
 
     def _next_seq(self) -> int:
         self._seq += 1
         return self._seq
-
-    def _touch(self, tracker: PeerTracker) -> None:
-        """``tracker``'s order key may have changed: re-key it before the next :meth:`top`."""
-        if not tracker.dirty:
-            tracker.dirty = True
-            self._dirty.append(tracker)
 
     # ------------------------------------------------------------------ queue
     def push_block(self, peer: Hashable, tasks: Iterable[Task]) -> None:
@@ -283,30 +278,7 @@ class PeerTaskQueue:
     def top(self) -> PeerTracker | None:
         """The tracker :meth:`pop_block` would pop from, or None if there is none: the one with
         the least :func:`_order_key` (keys are unique: they end with the creation number)."""
-        heap = self._heap
-        dirty = self._dirty
-        if dirty:
-            if len(heap) > 4 * len(self.trackers) + 64:
-                # Mostly stale entries: rebuild from the live trackers.
-                for t in dirty:
-                    t.dirty = False
-                dirty.clear()
-                heap[:] = [(_order_key(t), t.version, t) for t in self.trackers.values()]
-                heapq.heapify(heap)
-            else:
-                push = heapq.heappush
-                for t in dirty:
-                    if t.dirty:
-                        t.dirty = False
-                        t.version += 1
-                        push(heap, (_order_key(t), t.version, t))
-                dirty.clear()
-        while heap:
-            _, version, t = heap[0]
-            if version == t.version:
-                return t
-            heapq.heappop(heap)
-        return None
+        return self._order.top(self.trackers.values(), len(self.trackers))
 
     def pop_block(self) -> TaskBlock | None:
         """Pop the next block of the best peer by :func:`peer_compare` (``PopBlock``).
@@ -325,8 +297,7 @@ class PeerTaskQueue:
         if tracker.is_idle():
             del self.trackers[tracker.target]
             self.frozen.pop(tracker.target, None)
-            tracker.version = -1  # every heap entry of it is stale now
-            tracker.dirty = False
+            self._order.drop(tracker)
         else:
             # pop_block may have discarded cancelled blocks even when it returns None
             self._touch(tracker)

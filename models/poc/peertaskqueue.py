@@ -35,6 +35,8 @@ import heapq
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any, Protocol
 
+from models.trackerheap import TrackerHeap
+
 __all__ = [
     "DefaultTaskMerger",
     "PeerTaskQueue",
@@ -255,32 +257,24 @@ class PeerTaskQueue:
         merger: the ``TaskMerger`` option (default :class:`DefaultTaskMerger`).
     """
 
-    __slots__ = ("_dirty", "_heap", "_seq", "merger", "trackers")
+    __slots__ = ("_order", "_seq", "_touch", "merger", "trackers")
 
     def __init__(self, merger: TaskMerger | None = None) -> None:
         self.merger: TaskMerger = merger if merger is not None else DefaultTaskMerger()
         self.trackers: dict[Hashable, PeerTracker] = {}
         """Peer -> tracker, in creation order (Go: a map plus a heap)."""
         self._seq = 0
-        # Lazy heap of (_order_key, version, tracker): an entry is live while its version is
-        # the tracker's; trackers changed since (dirty) are re-keyed in one go before a pop.
-        self._heap: list[tuple[_Key, int, PeerTracker]] = []
-        self._dirty: list[PeerTracker] = []
+        self._order: TrackerHeap[PeerTracker] = TrackerHeap(_order_key)
+        self._touch = self._order.touch
+        """``_touch(tracker)``: its order key may have changed (re-keyed before :meth:`top`)."""
 
     def _next_seq(self) -> int:
         self._seq += 1
         return self._seq
 
-    def _touch(self, tracker: PeerTracker) -> None:
-        """``tracker``'s order key may have changed: re-key it before the next :meth:`top`."""
-        if not tracker.dirty:
-            tracker.dirty = True
-            self._dirty.append(tracker)
-
     def _drop(self, tracker: PeerTracker) -> None:
         del self.trackers[tracker.target]
-        tracker.version = -1  # every heap entry of it is stale now
-        tracker.dirty = False
+        self._order.drop(tracker)
 
     # ------------------------------------------------------------------ queue
     def push_tasks(self, peer: Hashable, tasks: Iterable[Task]) -> None:
@@ -290,42 +284,12 @@ class PeerTaskQueue:
         if tracker is None:
             tracker = self.trackers[peer] = PeerTracker(peer, self.merger, self._next_seq())
         tracker.push_tasks(tasks, self._next_seq)
-        if not tracker.dirty:
-            tracker.dirty = True
-            self._dirty.append(tracker)
+        self._touch(tracker)
 
     def top(self) -> PeerTracker | None:
         """The tracker :meth:`pop_tasks` would pop from, or None if there is none: the one with
         the least :func:`_order_key` (keys are unique: they end with the creation number)."""
-        heap = self._heap
-        dirty = self._dirty
-        if dirty:
-            if len(heap) > 4 * len(self.trackers) + 64:
-                # Mostly stale entries: rebuild from the live trackers.
-                for t in dirty:
-                    t.dirty = False
-                dirty.clear()
-                heap[:] = [(_order_key(t), t.version, t) for t in self.trackers.values()]
-                heapq.heapify(heap)
-            else:
-                push = heapq.heappush
-                for t in dirty:
-                    if t.dirty:
-                        t.dirty = False
-                        version = t.version = t.version + 1
-                        # _order_key(t), inlined
-                        if t.pending:
-                            key = (0, t.active_work, -len(t.pending), t.last_served, t.created)
-                        else:
-                            key = (1, 0, 0, t.last_served, t.created)
-                        push(heap, (key, version, t))
-                dirty.clear()
-        while heap:
-            _, version, t = heap[0]
-            if version == t.version:
-                return t
-            heapq.heappop(heap)
-        return None
+        return self._order.top(self.trackers.values(), len(self.trackers))
 
     def pop_tasks(self, target_min_work: int) -> tuple[Hashable | None, list[Task], int]:
         """Pop tasks of the best peer by :func:`peer_compare` until their work reaches
