@@ -213,71 +213,24 @@ class MessageQueue:
     def add_cancels(self, cids: list[int]) -> None:
         if not cids:
             return
-        active = self.dont_haves._active
-        bcst = self.bcst
-        bcst_all = bcst.all
-        bcst_pending = bcst.pending
-        peer_wants = self.peer_wants
-        wants_all = peer_wants.all
-        wants_pending = peer_wants.pending
-        cancels = self.cancels
+        self.dont_haves.cancel_pending(cids)
         for cid in cids:
-            # self.dont_haves.cancel_pending([cid])
-            entry = active.pop(cid, None)
-            if entry is not None:
-                entry[1] = False
-            # bcst.remove(cid); peer_wants.remove(cid)
-            bcst_all.pop(cid, None)
-            bcst_pending.pop(cid, None)
-            wants_all.pop(cid, None)
-            wants_pending.pop(cid, None)
-            cancels[cid] = None
-        # self._signal(), inlined (cancels to every peer that was sent a want are hot)
-        now = self._net.env.now
-        scheduled = self._work_scheduled
-        if scheduled is None:
-            scheduled = self._work_scheduled = now
-        cfg = self._cfg
-        if (
-            len(bcst_pending) + len(wants_pending) + len(cancels) > cfg.send_message_cutoff
-            or now - scheduled >= cfg.send_message_max_delay_s - 1e-12
-        ):
-            self._debounce.stop()
-            self._work_scheduled = None
-            self._send_if_ready()
-        else:
-            self._debounce.reset(cfg.send_message_debounce_s)
+            self._cancel(cid)
+        self._signal()
 
     def add_cancel(self, cid: int) -> None:
         """:meth:`add_cancels` of one CID (a received block's cancel to each peer)."""
-        entry = self.dont_haves._active.pop(cid, None)
-        if entry is not None:
-            entry[1] = False
-        bcst = self.bcst
+        self.add_cancels([cid])
+
+    def _cancel(self, cid: int) -> None:
+        """Queue a CANCEL for ``cid``, taking the want out of the broadcast and peer
+        wantlists."""
+        bcst, peer_wants = self.bcst, self.peer_wants
         bcst.all.pop(cid, None)
-        bcst_pending = bcst.pending
-        bcst_pending.pop(cid, None)
-        peer_wants = self.peer_wants
+        bcst.pending.pop(cid, None)
         peer_wants.all.pop(cid, None)
-        wants_pending = peer_wants.pending
-        wants_pending.pop(cid, None)
-        cancels = self.cancels
-        cancels[cid] = None
-        # self._signal(), inlined
-        now = self._net.env.now
-        scheduled = self._work_scheduled
-        if scheduled is None:
-            scheduled = self._work_scheduled = now
-        cfg = self._cfg
-        if (
-            len(bcst_pending) + len(wants_pending) + len(cancels) > cfg.send_message_cutoff
-            or now - scheduled >= cfg.send_message_max_delay_s - 1e-12
-        ):
-            self._debounce.stop()
-            self._work_scheduled = None
-            self._send_if_ready()
-        else:
-            self._debounce.reset(cfg.send_message_debounce_s)
+        peer_wants.pending.pop(cid, None)
+        self.cancels[cid] = None
 
     # ------------------------------------------------------------------ sending
     def pending_work_count(self) -> int:
