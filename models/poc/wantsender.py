@@ -64,10 +64,6 @@ class WantInfo:
         self.exhausted = False
 
 
-Update = tuple[Hashable, list[int], list[int], list[int]]
-"""(from, blocks, haves, dont_haves)"""
-
-
 class SessionWantSender:
     """Decides and sends the wants of one session (module docstring).
 
@@ -120,16 +116,16 @@ class SessionWantSender:
         """The session asked for ``cids``."""
         for cid in cids:
             self._track_want(cid)
-        self._on_change({}, [])
+        self._on_change({})
 
     def update(
         self, sender: Hashable, blocks: list[int], haves: list[int], dont_haves: list[int]
     ) -> None:
         """A peer sent blocks / HAVEs / DONT_HAVEs for CIDs the session is interested in.
 
-        What :meth:`_on_change` does for ``({sender: True} if blocks or haves else {},
-        [(sender, blocks, haves, dont_haves)])``, without building the general arguments
-        (one call per received message)."""
+        ``sender`` becomes available if it sent a block or HAVE; then, as on any change,
+        exhausted wants are broadcast and the next wants sent (one call per received
+        message)."""
         if blocks or haves:
             newly_available = [] if sender in self.peers else self._become_available(sender)
         elif dont_haves:
@@ -143,12 +139,11 @@ class SessionWantSender:
             self._send_next_wants(newly_available)
 
     def signal_availability(self, peer: Hashable, available: bool) -> None:
-        self._on_change({peer: available}, [])
+        self._on_change({peer: available})
 
-    def _on_change(self, availability: dict[Hashable, bool], updates: list[Update]) -> None:
+    def _on_change(self, availability: dict[Hashable, bool]) -> None:
         newly_available, newly_unavailable = self._process_availability(availability)
-        dont_haves = self._process_updates(updates)
-        self._check_for_exhausted_wants(dont_haves, newly_unavailable)
+        self._check_for_exhausted_wants([], newly_unavailable)
         if self.peers:
             self._send_next_wants(newly_available)
 
@@ -163,11 +158,9 @@ class SessionWantSender:
             wi.presence[peer] = _presence(bpm, peer, cid)
         self._dirty[cid] = None
 
-    def _set_presence(self, cid: int, peer: Hashable) -> None:
-        wi = self.wants.get(cid)
-        if wi is None:
-            return
-        known = self._bpm.presence(peer, cid)  # _presence(), inlined: called per entry
+    def _set_presence(self, wi: WantInfo, cid: int, peer: Hashable) -> None:
+        """Record what the block presence manager now knows of ``peer`` having ``cid``."""
+        known = self._bpm.presence(peer, cid)
         bp = UNKNOWN if known is None else HAVE if known else DONT_HAVE
         wi.presence[peer] = bp
         if bp == HAVE:
@@ -204,15 +197,16 @@ class SessionWantSender:
         self.peers[peer] = None
         self.peers_discovered = True
         set_presence = self._set_presence
-        for cid in self.wants:
-            set_presence(cid, peer)
+        for cid, wi in self.wants.items():
+            set_presence(wi, cid, peer)
         self.consecutive_dont_haves.pop(peer, None)
         return [peer]
 
     def _process_update(
         self, sender: Hashable, blocks: list[int], haves: list[int], dont_haves: list[int]
     ) -> list[int]:
-        """:meth:`_process_updates` of one update (the same steps, for one sender)."""
+        """Apply one peer's blocks, DONT_HAVEs and HAVEs to the wants (``processUpdates`` of
+        sessionwantsender.go@v0.2.0); returns the CIDs it sent DONT_HAVE for."""
         wants = self.wants
         cdh = self.consecutive_dont_haves
         if blocks:
@@ -234,7 +228,6 @@ class SessionWantSender:
             got = ()
         prune = False
         out: dict[int, None] = {}
-        presence_of = self._bpm.presence
         dirty = self._dirty
         if dont_haves:
             limit = self._cfg.peer_dont_have_limit
@@ -250,15 +243,8 @@ class SessionWantSender:
                 out[cid] = None
                 wi = wants.get(cid)
                 if wi is None:
-                    continue  # _set_presence does nothing, nor does the sent-to check
-                # self._set_presence(cid, sender), inlined (one per presence received)
-                known = presence_of(sender, cid)
-                bp = UNKNOWN if known is None else HAVE if known else DONT_HAVE
-                wi.presence[sender] = bp
-                if bp == HAVE:
-                    wi.exhausted = False
-                if bp != DONT_HAVE:
-                    dirty[cid] = None
+                    continue
+                self._set_presence(wi, cid, sender)
                 if cid in sent_wb and sender in wi.sent_to:
                     wi.sent_to.remove(sender)
                     dirty[cid] = None
@@ -266,16 +252,8 @@ class SessionWantSender:
             for cid in haves:
                 if cid not in got:
                     wi = wants.get(cid)
-                    if wi is None:
-                        continue
-                    # self._set_presence(cid, sender), inlined
-                    known = presence_of(sender, cid)
-                    bp = UNKNOWN if known is None else HAVE if known else DONT_HAVE
-                    wi.presence[sender] = bp
-                    if bp == HAVE:
-                        wi.exhausted = False
-                    if bp != DONT_HAVE:
-                        dirty[cid] = None
+                    if wi is not None:
+                        self._set_presence(wi, cid, sender)
             cdh.pop(sender, None)
             prune = False
         if prune and not self._bpm.peer_has_any_block(sender, wants):
@@ -286,60 +264,6 @@ class SessionWantSender:
 
             self._net.call_soon(unavailable)
         return list(out)
-
-    def _process_updates(self, updates: list[Update]) -> list[int]:
-        now = self._net.env.now
-        got: set[int] = set()
-        for sender, blocks, _, _ in updates:
-            for cid in blocks:
-                got.add(cid)
-                if self.wants.pop(cid, None) is not None:
-                    self.first_responder[sender] = self.first_responder.get(sender, 0) + 1
-                    self._dirty.pop(cid, None)
-                sent_at = self._wb_sent_at.pop((sender, cid), None)
-                if sent_at is not None:
-                    old = self._latency.get(sender)
-                    sample = now - sent_at
-                    self._latency[sender] = sample if old is None else 0.5 * old + 0.5 * sample
-                self.consecutive_dont_haves.pop(sender, None)
-        limit = self._cfg.peer_dont_have_limit
-        dont_haves: dict[int, None] = {}
-        prune: dict[Hashable, None] = {}
-        for sender, _, _, dhs in updates:
-            for cid in dhs:
-                count = self.consecutive_dont_haves.get(sender, 0)
-                if count == limit:
-                    prune[sender] = None
-                else:
-                    self.consecutive_dont_haves[sender] = count + 1
-                if cid in got:
-                    continue
-                dont_haves[cid] = None
-                self._set_presence(cid, sender)
-                if cid in self.sent_want_blocks.get(sender, ()):
-                    wi = self.wants.get(cid)
-                    if wi is not None and sender in wi.sent_to:
-                        wi.sent_to.remove(sender)
-                        self._dirty[cid] = None
-        for sender, _, haves, _ in updates:
-            for cid in haves:
-                if cid not in got:
-                    self._set_presence(cid, sender)
-                self.consecutive_dont_haves.pop(sender, None)
-                prune.pop(sender, None)
-        for peer in list(prune):
-            if self._bpm.peer_has_any_block(peer, self.wants):
-                del prune[peer]
-        if prune:
-            peers = list(prune)
-            self.pruned += len(peers)
-
-            def unavailable() -> None:  # go: a goroutine signals unavailability later
-                for peer in peers:
-                    self.signal_availability(peer, False)
-
-            self._net.call_soon(unavailable)
-        return list(dont_haves)
 
     def _check_for_exhausted_wants(
         self, dont_haves: list[int], newly_unavailable: list[Hashable]
