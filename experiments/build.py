@@ -12,6 +12,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
+import networkx as nx
 import numpy as np
 
 from experiments.faults import schedule_faults
@@ -106,14 +107,7 @@ def build_run(scenario: Scenario, replicate: int = 0, seed: int | None = None) -
     spec_of = {g.name: g for g in scenario.groups}
     if scenario.strategies == ["registry"]:
         return _build_registry(scenario, rr, objects, members, group_of)
-    attrs = {
-        m: {
-            "upload_Bps": spec_of[g].upload_Bps,
-            "download_Bps": spec_of[g].download_Bps,
-            "region": spec_of[g].region,
-        }
-        for m, g in group_of.items()
-    }
+    attrs = _node_attrs(group_of, spec_of)
     if scenario.network.topology == "region-mesh":
         by_region: dict[str, dict[str, Any]] = {}
         for m, a in attrs.items():
@@ -165,6 +159,20 @@ def build_run(scenario: Scenario, replicate: int = 0, seed: int | None = None) -
     return Built(net, swarm, None, group_of, objects)
 
 
+def _node_attrs(
+    group_of: dict[str, str], spec_of: dict[str, GroupSpec]
+) -> dict[str, dict[str, Any]]:
+    """Node -> its group's upload and download rates (bytes/s) and region."""
+    return {
+        m: {
+            "upload_Bps": spec_of[g].upload_Bps,
+            "download_Bps": spec_of[g].download_Bps,
+            "region": spec_of[g].region,
+        }
+        for m, g in group_of.items()
+    }
+
+
 def _seed_group(
     swarm: Swarm,
     group: GroupSpec,
@@ -192,15 +200,7 @@ def _build_registry(
     reg = scenario.registry
     spec_of = {g.name: g for g in scenario.groups}
     clients = {m: g for m, g in group_of.items() if spec_of[g].fetch is not None}
-    attrs = {
-        m: {
-            "upload_Bps": spec_of[g].upload_Bps,
-            "download_Bps": spec_of[g].download_Bps,
-            "region": spec_of[g].region,
-        }
-        for m, g in clients.items()
-    }
-    import networkx as nx
+    attrs = _node_attrs(clients, spec_of)
 
     graph = nx.Graph()
     graph.add_node(
