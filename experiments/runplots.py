@@ -271,15 +271,20 @@ def progress_curves(
         for level in hue_order(counts, hue)
     ]
     ax.legend(handles=handles, title=f"{hue} (leeches)", loc="lower right")
+    _progress_axes(ax, y)
+    strategy = ", ".join(map(str, dict.fromkeys(part["strategy"])))
+    ax.set_title(f"Fetch progress per leech\n{rid} ({strategy})")
+    return fig
+
+
+def _progress_axes(ax: Any, y: str) -> None:
+    """Axes of a progress plot: from 0, time since fetch start on x, ``y`` (bytes in B)."""
     ax.set_xlim(left=0.0)
     ax.set_ylim(bottom=0.0)
     ax.set_xlabel(PROGRESS_X_LABEL)
     ax.set_ylabel(PROGRESS_LABELS.get(y, y))
     if y == "bytes":
         ax.yaxis.set_major_formatter(EngFormatter(unit="B"))
-    strategy = ", ".join(map(str, dict.fromkeys(part["strategy"])))
-    ax.set_title(f"Fetch progress per leech\n{rid} ({strategy})")
-    return fig
 
 
 def progress_by_strategy(
@@ -322,12 +327,7 @@ def progress_by_strategy(
         )
         ax.fill_between(grid, lo, hi, color=colours[level], alpha=0.2, linewidth=0)
     ax.legend(title=hue, loc="lower right")
-    ax.set_xlim(left=0.0)
-    ax.set_ylim(bottom=0.0)
-    ax.set_xlabel(PROGRESS_X_LABEL)
-    ax.set_ylabel(PROGRESS_LABELS.get(y, y))
-    if y == "bytes":
-        ax.yaxis.set_major_formatter(EngFormatter(unit="B"))
+    _progress_axes(ax, y)
     pct = f"{band[0] * 100:g}–{band[1] * 100:g}%"
     ax.set_title(f"Fetch progress: median over leeches (band: {pct} of leeches)")
     return fig
