@@ -15,7 +15,7 @@ import itertools
 import math
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -299,25 +299,20 @@ class _Table:
         return value
 
     def duration(self, key: str, default: Any) -> float:
-        value = self.get(key, default)
-        try:
-            return parse_duration(value, field=self._field(key))
-        except ValueError as exc:
-            raise ScenarioError(f"{self.source}: {exc}") from None
+        return self._parsed(key, default, parse_duration)
 
     def bandwidth(self, key: str, default: Any) -> float:
-        value = self.get(key, default)
-        if value is None:
+        if self.get(key, default) is None:
             return math.inf
-        try:
-            return parse_bandwidth(value, field=self._field(key))
-        except ValueError as exc:
-            raise ScenarioError(f"{self.source}: {exc}") from None
+        return self._parsed(key, default, parse_bandwidth)
 
     def size(self, key: str, default: Any) -> int:
-        value = self.get(key, default)
+        return self._parsed(key, default, parse_size)
+
+    def _parsed(self, key: str, default: Any, parse: Callable[..., Any]) -> Any:
+        """``parse(value, field=...)`` of the key's value; its ValueError as a ScenarioError."""
         try:
-            return parse_size(value, field=self._field(key))
+            return parse(self.get(key, default), field=self._field(key))
         except ValueError as exc:
             raise ScenarioError(f"{self.source}: {exc}") from None
 
