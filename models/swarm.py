@@ -64,8 +64,8 @@ class Swarm:
         """Faults: peers leaving and rejoining, connections cut, peers slowed."""
         self.stopped = False
         """Set by :meth:`shutdown`: scheduled faults do nothing after it."""
-        self._pending = 0
         self._waiting: dict[Hashable, int] = {}
+        """Peer -> its fetches not done yet that the run waits for."""
         self._given_up: set[Hashable] = set()
         self._all_done = simpy.Event(net.env)
         self.on_fetch_done: list[Callable[[Fetch], None]] = []
@@ -107,7 +107,6 @@ class Swarm:
             # every fetch so far is done (one that has nothing to get completes at once): wait
             # for this one too, or run() would return before it starts
             self._all_done = simpy.Event(self.net.env)
-        self._pending += 1
         self._waiting[name] = self._waiting.get(name, 0) + 1
 
         def start(_event: object = None) -> None:
@@ -126,7 +125,6 @@ class Swarm:
         if name in self._given_up:
             return  # no longer waited for
         self._waiting[name] -= 1
-        self._pending -= 1
         self._check_all_done()
 
     def give_up(self, name: Hashable) -> None:
@@ -136,8 +134,12 @@ class Swarm:
         if name in self._given_up:
             return
         self._given_up.add(name)
-        self._pending -= self._waiting.pop(name, 0)
+        self._waiting.pop(name, None)
         self._check_all_done()
+
+    @property
+    def _pending(self) -> int:
+        return sum(self._waiting.values())
 
     def _check_all_done(self) -> None:
         if self._pending == 0 and not self._all_done.triggered:
