@@ -21,6 +21,7 @@ times (common random numbers).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
@@ -330,6 +331,11 @@ def schedule_faults(
             continue
         if f.kind == "link":
             pairs = [(f.a, f.b)]
+            if f.b not in conn.neighbours(f.a):
+                raise ScenarioError(
+                    f"{source}: faults.{f.name}: peers {f.a!r} and {f.b!r} are not connected in "
+                    "this run's topology; allowed: a pair of connected peers"
+                )
         else:
             side_of = region if f.regions else group_of
             left, right = f.regions or f.groups
@@ -340,48 +346,41 @@ def schedule_faults(
                 for b in conn.neighbours(a)
                 if side_of.get(b) == right
             ]
-        for a, b in pairs:
-            if b not in conn.neighbours(a):
+            if not pairs:
                 raise ScenarioError(
-                    f"{source}: faults.{f.name}: peers {a!r} and {b!r} are not connected in "
-                    "this run's topology; allowed: a pair of connected peers"
+                    f"{source}: faults.{f.name}: no connection runs between "
+                    f"{f.regions or f.groups}; allowed: two sides with at least one connection "
+                    "between them"
                 )
-        if not pairs:
-            raise ScenarioError(
-                f"{source}: faults.{f.name}: no connection runs between {f.regions or f.groups}; "
-                "allowed: two sides with at least one connection between them"
-            )
-        assert f.at_s is not None
-        rng = rr.stream(f"faults/{f.name}")
-        cuts = [_bind(conn.cut, a, b) for a, b in pairs]
-        _interval(f, rng, at, cuts, [_bind(conn.restore, a, b) for a, b in pairs])
+        _interval(
+            f,
+            rr.stream(f"faults/{f.name}"),
+            at,
+            functools.partial(_each_pair, conn.cut, tuple(pairs)),
+            functools.partial(_each_pair, conn.restore, tuple(pairs)),
+        )
 
 
-def _bind(action: Callable[..., None], *args: Any) -> Callable[[], None]:
-    return lambda: action(*args)
+def _each_pair(action: Callable[[Any, Any], None], pairs: tuple[tuple[Any, Any], ...]) -> None:
+    for a, b in pairs:
+        action(a, b)
 
 
 def _interval(
     f: FaultSpec,
     rng: np.random.Generator,
     at: Callable[[float, Callable[[], None]], None],
-    begin: list[Callable[[], None]],
-    end: list[Callable[[], None]],
+    begin: Callable[[], None],
+    end: Callable[[], None],
 ) -> None:
+    """``begin()`` at ``f.at_s``, then ``end()`` after a ``f.duration`` draw (if any)."""
     assert f.at_s is not None
     start = f.at_s
 
     def go() -> None:
-        for action in begin:
-            action()
+        begin()
         if f.duration is not None:
-            stop = start + f.duration.draw(rng)
-
-            def back() -> None:
-                for action in end:
-                    action()
-
-            at(stop, back)
+            at(start + f.duration.draw(rng), end)
 
     at(start, go)
 
@@ -391,7 +390,7 @@ def _slow(
 ) -> None:
     conn = swarm.connectivity
     args = (f.bandwidth_factor, f.added_latency_s)
-    _interval(f, rng, at, [lambda: conn.slow(peer, *args)], [lambda: conn.unslow(peer, *args)])
+    _interval(f, rng, at, lambda: conn.slow(peer, *args), lambda: conn.unslow(peer, *args))
 
 
 def _churn(
