@@ -228,6 +228,7 @@ class SessionWantSender:
             got = ()
         prune = False
         out: dict[int, None] = {}
+        presence_of = self._bpm.presence
         dirty = self._dirty
         if dont_haves:
             limit = self._cfg.peer_dont_have_limit
@@ -243,8 +244,17 @@ class SessionWantSender:
                 out[cid] = None
                 wi = wants.get(cid)
                 if wi is None:
-                    continue
-                self._set_presence(wi, cid, sender)
+                    continue  # no presence to record, nor a sent-to to clear
+                # self._set_presence(wi, cid, sender), inlined: one per presence received
+                # (with the call, one run of poc 32 leeches / 100 MiB took 24.2 s, not 21.8 s;
+                # single runs on this machine vary by 10-20 %)
+                known = presence_of(sender, cid)
+                bp = UNKNOWN if known is None else HAVE if known else DONT_HAVE
+                wi.presence[sender] = bp
+                if bp == HAVE:
+                    wi.exhausted = False
+                if bp != DONT_HAVE:
+                    dirty[cid] = None
                 if cid in sent_wb and sender in wi.sent_to:
                     wi.sent_to.remove(sender)
                     dirty[cid] = None
@@ -252,8 +262,16 @@ class SessionWantSender:
             for cid in haves:
                 if cid not in got:
                     wi = wants.get(cid)
-                    if wi is not None:
-                        self._set_presence(wi, cid, sender)
+                    if wi is None:
+                        continue
+                    # self._set_presence(wi, cid, sender), inlined as above
+                    known = presence_of(sender, cid)
+                    bp = UNKNOWN if known is None else HAVE if known else DONT_HAVE
+                    wi.presence[sender] = bp
+                    if bp == HAVE:
+                        wi.exhausted = False
+                    if bp != DONT_HAVE:
+                        dirty[cid] = None
             cdh.pop(sender, None)
             prune = False
         if prune and not self._bpm.peer_has_any_block(sender, wants):
