@@ -206,10 +206,16 @@ def _headline(repeats: int = 3, n_messages: int | None = None, quick: bool = Fal
     return bench_headline(repeats, quick)
 
 
-def _scaling(repeats: int = 3, n_messages: int | None = None, quick: bool = False) -> Any:
-    from experiments.bench_runs import bench_scaling
+def _scaling(
+    repeats: int = 3,
+    n_messages: int | None = None,
+    quick: bool = False,
+    leeches: tuple[int, ...] | None = None,
+) -> Any:
+    from experiments.bench_runs import SCALING_LEECHES, bench_scaling
 
-    return bench_scaling(repeats, quick)
+    sizes = None if leeches is None else {strategy: leeches for strategy in SCALING_LEECHES}
+    return bench_scaling(repeats, quick, sizes)
 
 
 def _sweep(repeats: int = 3, n_messages: int | None = None, quick: bool = False) -> Any:
@@ -231,12 +237,21 @@ PARTS: dict[str, tuple[Callable[..., Any], Callable[[dict[str, Any]], None]]] = 
 """Benchmark parts by name: (measure, print)."""
 
 
-def run_parts(parts: list[str], *, repeats: int = 3, quick: bool = False) -> dict[str, Any]:
-    """Run the named parts, print each table, return the JSON-able report."""
+def run_parts(
+    parts: list[str],
+    *,
+    repeats: int = 3,
+    quick: bool = False,
+    leeches: tuple[int, ...] | None = None,
+) -> dict[str, Any]:
+    """Run the named parts, print each table, return the JSON-able report. ``leeches``: the
+    swarm sizes of the scaling series, for both strategies (default
+    :data:`~experiments.bench_runs.SCALING_LEECHES`)."""
     report: dict[str, Any] = {"machine": machine_info()}
     for part in parts:
         measure, show = PARTS[part]
         print(f"== {part}", flush=True)
-        report[part] = measure(repeats=repeats, quick=quick)
+        extra = {"leeches": leeches} if part == "scaling" and leeches is not None else {}
+        report[part] = measure(repeats=repeats, quick=quick, **extra)
         show(report[part])
     return report

@@ -96,9 +96,10 @@ def bench_headline(repeats: int = 3, quick: bool = False) -> dict[str, Any]:
     }
 
 
-SCALING_LEECHES = {"master": (8, 16, 32, 64, 128), "poc": (8, 16, 32)}
-"""Swarm sizes of the scaling series. poc stops at 32 leeches: its want-have / HAVE / cancel
-traffic grows with peers x blocks, and at 64 leeches one run already takes over ten minutes."""
+SCALING_LEECHES = {"master": (8, 16, 32, 64, 128), "poc": (8, 16, 32, 64)}
+"""Swarm sizes of the scaling series. poc stops at 64 leeches by default: its want-have / HAVE /
+cancel traffic grows with peers x blocks (6.3 million entries at 64 leeches, over a minute a
+run; about four times that at 128). ``bitswap-sim bench scaling --leeches`` runs other sizes."""
 
 
 def bench_scaling(
@@ -107,12 +108,15 @@ def bench_scaling(
     leeches: dict[str, tuple[int, ...]] | None = None,
 ) -> dict[str, Any]:
     """Wall seconds per protocol entry as the swarm grows, on a 100 MiB image (``quick``: a
-    20 MiB image and 4, 8, 16 leeches)."""
-    layers = ["25 MiB"] * 4
-    sizes = dict(SCALING_LEECHES if leeches is None else leeches)
-    if quick:
-        layers = ["5 MiB"] * 4
-        sizes = {s: (4, 8, 16) for s in sizes}
+    20 MiB image and, unless ``leeches`` says otherwise, 4, 8, 16 leeches). ``leeches``: the
+    swarm sizes per strategy (default :data:`SCALING_LEECHES`)."""
+    layers = ["5 MiB"] * 4 if quick else ["25 MiB"] * 4
+    if leeches is not None:
+        sizes = dict(leeches)
+    elif quick:
+        sizes = {s: (4, 8, 16) for s in SCALING_LEECHES}
+    else:
+        sizes = dict(SCALING_LEECHES)
     out: dict[str, Any] = {}
     for strategy, series_sizes in sizes.items():
         series = []

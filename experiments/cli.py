@@ -5,7 +5,7 @@
     bitswap-sim validate FILE
     bitswap-sim reproduce [--out DIR] [--quick]
     bitswap-sim plot DIR
-    bitswap-sim bench [PART ...]
+    bitswap-sim bench [PART ...] [--repeats N] [--quick] [--leeches N,N,...] [--out FILE]
     bitswap-sim demo
 
 Exit status: 0 on success, 2 on bad input (one line on stderr naming the file, the field and
@@ -201,11 +201,29 @@ def _cmd_bench(args: argparse.Namespace) -> None:
         )
     if args.repeats < 1:
         raise UsageError(f"--repeats must be >= 1, got {args.repeats}")
-    report = bench.run_parts(parts, repeats=args.repeats, quick=args.quick)
+    leeches = None
+    if args.leeches is not None:
+        if "scaling" not in parts:
+            raise UsageError("--leeches sets the scaling series: add the part 'scaling'")
+        leeches = _leech_counts(args.leeches)
+    report = bench.run_parts(parts, repeats=args.repeats, quick=args.quick, leeches=leeches)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"\nwrote {out}")
+
+
+def _leech_counts(text: str) -> tuple[int, ...]:
+    """``--leeches 8,16,64`` -> (8, 16, 64): whole numbers >= 1, comma-separated."""
+    try:
+        counts = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        counts = ()
+    if not counts or min(counts) < 1:
+        raise UsageError(
+            f"--leeches must be comma-separated leech counts >= 1 (e.g. 8,16,32), got {text!r}"
+        )
+    return counts
 
 
 _CHECK_HELP = "also check every run's invariants; exit status 1 if one is violated"
@@ -265,6 +283,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repeats", type=int, default=3, help="repeats per figure (median)")
     p.add_argument("--quick", action="store_true", help="smaller workloads, for a smoke run")
     p.add_argument("--out", default="bench.json", help="where to write the JSON report")
+    p.add_argument(
+        "--leeches",
+        metavar="N,N,...",
+        help="swarm sizes of the scaling series, for both strategies "
+        "(default: master 8,16,32,64,128; poc 8,16,32,64)",
+    )
     p.set_defaults(func=_cmd_bench)
     return parser
 

@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from experiments.cli import main
 
 
@@ -34,6 +36,36 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path):
     ]
     assert "Traceback" not in res.stderr
     assert not (tmp_path / "b").exists()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["scaling", "--leeches", "8,x"], "--leeches must be comma-separated leech counts >= 1"),
+        (["scaling", "--leeches", "0,8"], "--leeches must be comma-separated leech counts >= 1"),
+        (["headline", "--leeches", "8"], "--leeches sets the scaling series"),
+    ],
+)
+def test_bad_leeches_is_one_line_and_exit_2(tmp_path, args, message):
+    res = subprocess.run(
+        [sys.executable, "-m", "experiments.cli", "bench", *args, "--out", str(tmp_path / "b")],
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 2
+    [line] = res.stderr.strip().splitlines()
+    assert line.startswith("bitswap-sim bench: error: " + message)
+    assert not (tmp_path / "b").exists()
+
+
+def test_bench_scaling_takes_the_leech_counts(tmp_path):
+    out = tmp_path / "bench.json"
+    argv = ["bench", "scaling", "--quick", "--repeats", "1", "--leeches", "2,3", "--out", str(out)]
+    assert main(argv) == 0
+    report = json.loads(out.read_text())["scaling"]
+    for strategy in ("master", "poc"):
+        assert [r["leeches"] for r in report[strategy]["series"]] == [2, 3]
+        assert report[strategy]["relative_to_smallest"][0] == 1.0
 
 
 def test_demo_runs_end_to_end(capsys):
