@@ -172,13 +172,13 @@ def _print_substrate(res: dict[str, Any]) -> None:
 def _print_headline(res: dict[str, Any]) -> None:
     print(
         f"{'strategy':<9}{'wall s':>9}{'makespan s':>12}{'slowdown':>10}{'events/s':>11}"
-        f"{'entries/s':>11}{'entries':>10}{'peak MB':>9}"
+        f"{'entries/s':>11}{'entries':>10}{'messages':>10}{'us/msg':>8}{'peak MB':>9}"
     )
     for strategy, r in res.items():
         print(
             f"{strategy:<9}{r['wall_s']:>9.2f}{r['makespan_s']:>12.3f}{r['slowdown']:>10.1f}"
             f"{r['events_per_s']:>11,.0f}{r['entries_per_s']:>11,.0f}{r['entries_total']:>10,}"
-            f"{r['peak_rss_mb']:>9.0f}"
+            f"{r['messages']:>10,}{r['wall_s_per_message'] * 1e6:>8.1f}{r['peak_rss_mb']:>9.0f}"
         )
 
 

@@ -52,13 +52,17 @@ def _measure(scenario: Scenario, replicate: int) -> dict[str, Any]:
     events = next(built.net.env._eid)
     makespan = built.swarm.makespan_s
     total = sum(entries.values())
+    messages = built.net.messages_delivered
+    sent = built.net.node_metrics().groupby("kind")["msgs_sent"].sum()
     return {
         "wall_s": wall,
         "makespan_s": makespan,
         "slowdown": wall / makespan if makespan else None,
         "events": events,
         "events_per_s": events / wall,
-        "messages": built.net.messages_delivered,
+        "messages": messages,
+        "messages_by_kind": {str(k): int(n) for k, n in sent.items()},
+        "wall_s_per_message": wall / messages if messages else None,
         "entries": entries,
         "entries_total": total,
         "entries_per_s": total / wall,

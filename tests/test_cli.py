@@ -72,3 +72,15 @@ def test_demo_runs_end_to_end(capsys):
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
     assert "side by side" in out and "leech4" in out and "poc" in out
+
+
+def test_bench_measure_counts_messages_and_entries():
+    from experiments.bench_runs import measure
+
+    r = measure("poc", leeches=2, layers=["1 MiB"])
+    # messages delivered; a few sent ones may still be in flight when the last leech is done
+    assert 0 < r["messages"] <= sum(r["messages_by_kind"].values())
+    assert set(r["messages_by_kind"]) <= {"want-block", "want-have", "cancel", "block", "have",
+                                          "dont-have"}  # fmt: skip
+    assert r["wall_s_per_message"] == r["wall_s"] / r["messages"]
+    assert r["entries_total"] >= r["messages"]  # every message carries at least one entry
