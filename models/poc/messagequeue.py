@@ -123,6 +123,12 @@ class DontHaveTimeoutManager:
             if entry is not None:
                 entry[1] = False
 
+    def cancel_one(self, cid: int) -> None:
+        """:meth:`cancel_pending` of one CID."""
+        entry = self._active.pop(cid, None)
+        if entry is not None:
+            entry[1] = False
+
     def _check(self) -> None:
         queue = self._queue
         if not queue:
@@ -177,6 +183,10 @@ class MessageQueue:
         self.dont_haves = DontHaveTimeoutManager(net, lambda cids: on_dont_have_timeout(peer, cids))
         self._work_scheduled: float | None = None
         self._debounce = ResettableTimer(net, self._debounce_fired)
+        # cfg's debounce settings, read on every enqueue (max delay with the float slack)
+        self._send_cutoff = cfg.send_message_cutoff
+        self._send_max_delay_s = cfg.send_message_max_delay_s - 1e-12
+        self._send_debounce_s = cfg.send_message_debounce_s
         self._rebroadcast = ResettableTimer(net, self._rebroadcast_fired)
         self._rebroadcast.reset(cfg.rebroadcast_interval_s)
         self.messages_sent = 0
@@ -219,8 +229,11 @@ class MessageQueue:
         self._signal()
 
     def add_cancel(self, cid: int) -> None:
-        """:meth:`add_cancels` of one CID (a received block's cancel to each peer)."""
-        self.add_cancels([cid])
+        """:meth:`add_cancels` of one CID (a received block's cancel to each peer), without
+        the list and the loops."""
+        self.dont_haves.cancel_one(cid)
+        self._cancel(cid)
+        self._signal()
 
     def _cancel(self, cid: int) -> None:
         """Queue a CANCEL for ``cid``, taking the want out of the broadcast and peer
@@ -238,20 +251,20 @@ class MessageQueue:
 
     def _signal(self) -> None:
         """``signalWorkReady`` as handled by ``runQueue``: debounce, cutoff, max delay."""
-        now = self._net.env.now
-        if self._work_scheduled is None:
-            self._work_scheduled = now
-        cfg = self._cfg
+        now = self._net.env._now  # SimPy's clock without its property (hot)
+        scheduled = self._work_scheduled
+        if scheduled is None:
+            scheduled = self._work_scheduled = now
         if (
             len(self.bcst.pending) + len(self.peer_wants.pending) + len(self.cancels)
-            > cfg.send_message_cutoff
-            or now - self._work_scheduled >= cfg.send_message_max_delay_s - 1e-12
+            > self._send_cutoff
+            or now - scheduled >= self._send_max_delay_s
         ):
             self._debounce.stop()
             self._work_scheduled = None
             self._send_if_ready()
         else:
-            self._debounce.reset(cfg.send_message_debounce_s)
+            self._debounce.reset(self._send_debounce_s)
 
     def _debounce_fired(self) -> None:
         self._work_scheduled = None
