@@ -283,7 +283,10 @@ class MessageQueue:
 
     def _send_message(self) -> None:
         self.dont_haves.start(self._timeout_s)
-        msg = self._extract()
+        if self._fits_whole():
+            self._send_whole()
+            return
+        msg = self._extract_sized()
         if msg.is_empty():
             return
         self._send(self.peer, msg)
@@ -297,22 +300,49 @@ class MessageQueue:
             old = wants_pending.get(cid)
             if old is not None and (old[1] != BLOCK or entry.want_type != HAVE):
                 del wants_pending[cid]
-        # simulateDontHaveWithTimeout
-        wanted = self.peer_wants.all
         if self._cfg.dont_have_timeouts:
-            self.dont_haves.add_pending(
-                cid
-                for cid, e in msg.entries.items()
-                if e.want_type == BLOCK and e.send_dont_have and not e.cancel and cid in wanted
-            )
+            self._start_dont_have_timeouts(msg)
         if self.pending_work_count():
             self._signal()
 
+    def _send_whole(self) -> None:
+        """:meth:`_send_message` when every pending entry fits in one message
+        (:meth:`_fits_whole`): they all go out, so onSent leaves nothing pending."""
+        msg, want_blocks = self._extract_all()
+        if not msg.entries:  # Message.is_empty(): a queue's message has entries only
+            return
+        self._send(self.peer, msg)
+        self.messages_sent += 1
+        # onSent: every entry of bcst.pending and peer_wants.pending is in msg (as a want-block
+        # where it is one), the cancels were taken by _extract_all
+        self.bcst.pending.clear()
+        self.peer_wants.pending.clear()
+        if want_blocks and self._cfg.dont_have_timeouts:
+            self._start_dont_have_timeouts(msg)
+
+    def _start_dont_have_timeouts(self, msg: Message) -> None:
+        """``simulateDontHaveWithTimeout``: the sent want-blocks that are still wanted."""
+        wanted = self.peer_wants.all
+        self.dont_haves.add_pending(
+            cid
+            for cid, e in msg.entries.items()
+            if e.want_type == BLOCK and e.send_dont_have and not e.cancel and cid in wanted
+        )
+
+    def _fits_whole(self) -> bool:
+        """Whether even the largest possible entries, all pending ones, stay below the size
+        limit, so that extraction need not size them."""
+        pending = len(self.bcst.pending) + len(self.peer_wants.pending) + len(self.cancels)
+        return pending * self._max_entry_bytes < self._cfg.max_message_size_bytes
+
     def _extract(self) -> Message:
         """``extractOutgoingMessage``."""
-        pending = len(self.bcst.pending) + len(self.peer_wants.pending) + len(self.cancels)
-        if pending * self._max_entry_bytes < self._cfg.max_message_size_bytes:
-            return self._extract_all()
+        if self._fits_whole():
+            return self._extract_all()[0]
+        return self._extract_sized()
+
+    def _extract_sized(self) -> Message:
+        """``extractOutgoingMessage``, sizing each entry against the limit."""
         msg = Message()
         limit = self._cfg.max_message_size_bytes
         version = self._cid_version
@@ -339,32 +369,41 @@ class MessageQueue:
             del self.cancels[cid]
         return msg
 
-    def _extract_all(self) -> Message:
-        """:meth:`_extract` when every pending entry fits under the size limit: the same
-        message, without sizing each entry."""
+    def _extract_all(self) -> tuple[Message, bool]:
+        """:meth:`_extract_sized` when every pending entry fits under the size limit: the same
+        message, without sizing each entry; and whether it holds a peer want-block."""
         msg = Message()
         entries = msg.entries
-        bcst_type = HAVE if self.supports_have else BLOCK
-        # Priorities are unique (one counter per queue), so reverse order is by priority alone.
-        for cid, (prio, _) in sorted(self.bcst.pending.items(), key=_VALUE, reverse=True):
-            entries[cid] = Entry(cid, prio, False, bcst_type, False)
-        supports_have = self.supports_have
-        add_entry = msg.add_entry
-        for cid, (prio, wtype) in sorted(self.peer_wants.pending.items(), key=_VALUE, reverse=True):
-            if not supports_have and wtype == HAVE:
-                self.peer_wants.remove_type(cid, HAVE)
-                continue
-            if cid in entries:
-                add_entry(cid, prio, wtype, send_dont_have=True)
-            else:
-                entries[cid] = Entry(cid, prio, False, wtype, True)
-        for cid in self.cancels:
-            if cid in entries:
-                msg.add_cancel(cid)
-            else:
-                entries[cid] = Entry(cid, 0, True, BLOCK, False)
-        self.cancels.clear()
-        return msg
+        want_blocks = False
+        bcst_pending = self.bcst.pending
+        if bcst_pending:
+            bcst_type = HAVE if self.supports_have else BLOCK
+            # Priorities are unique (one counter per queue): reverse order is by priority alone.
+            for cid, (prio, _) in _by_priority_desc(bcst_pending):
+                entries[cid] = Entry(cid, prio, False, bcst_type, False)
+        wants_pending = self.peer_wants.pending
+        if wants_pending:
+            supports_have = self.supports_have
+            add_entry = msg.add_entry
+            for cid, (prio, wtype) in _by_priority_desc(wants_pending):
+                if wtype == BLOCK:
+                    want_blocks = True
+                elif not supports_have:
+                    self.peer_wants.remove_type(cid, HAVE)
+                    continue
+                if cid in entries:
+                    add_entry(cid, prio, wtype, send_dont_have=True)
+                else:
+                    entries[cid] = Entry(cid, prio, False, wtype, True)
+        cancels = self.cancels
+        if cancels:
+            for cid in cancels:
+                if cid in entries:
+                    msg.add_cancel(cid)
+                else:
+                    entries[cid] = Entry(cid, 0, True, BLOCK, False)
+            cancels.clear()
+        return msg, want_blocks
 
     def shutdown(self) -> None:
         self._debounce.stop()
@@ -374,6 +413,16 @@ class MessageQueue:
 
 def _by_priority(item: tuple[int, tuple[int, WantType]]) -> int:
     return -item[1][0]
+
+
+def _by_priority_desc(
+    wl: dict[int, tuple[int, WantType]],
+) -> list[tuple[int, tuple[int, WantType]]]:
+    """``wl``'s items, highest priority first (one item needs no sort), as a list: the
+    caller may remove items from ``wl``."""
+    if len(wl) == 1:
+        return list(wl.items())
+    return sorted(wl.items(), key=_VALUE, reverse=True)
 
 
 _VALUE = itemgetter(1)
