@@ -62,8 +62,16 @@ class _RecallWantlist:
         wl[cid] = (prio, wtype)
 
     def add(self, cid: int, priority: int, wtype: WantType) -> None:
-        self._add(self.all, cid, priority, wtype)
-        self._add(self.pending, cid, priority, wtype)
+        # _add(self.all, ...) and _add(self.pending, ...), inlined
+        want = (priority, wtype)
+        wl = self.all
+        old = wl.get(cid)
+        if old is None or (old[1] != BLOCK and wtype != HAVE):
+            wl[cid] = want
+        wl = self.pending
+        old = wl.get(cid)
+        if old is None or (old[1] != BLOCK and wtype != HAVE):
+            wl[cid] = want
 
     def remove(self, cid: int) -> None:
         self.all.pop(cid, None)
@@ -196,28 +204,31 @@ class MessageQueue:
 
     # ------------------------------------------------------------------ adding work
     def add_broadcast_want_haves(self, cids: Iterable[int]) -> None:
-        added = False
+        add = self.bcst.add
+        cancels = self.cancels
+        priority = self.priority
         for cid in cids:
-            self.bcst.add(cid, self.priority, HAVE)
-            self.priority -= 1
-            self.cancels.pop(cid, None)
-            added = True
-        if added:
+            add(cid, priority, HAVE)
+            priority -= 1
+            cancels.pop(cid, None)
+        if priority != self.priority:  # something was added
+            self.priority = priority
             self._signal()
 
     def add_wants(self, want_blocks: Iterable[int], want_haves: Iterable[int]) -> None:
-        added = False
+        add = self.peer_wants.add
+        cancels = self.cancels
+        priority = self.priority
         for cid in want_haves:
-            self.peer_wants.add(cid, self.priority, HAVE)
-            self.priority -= 1
-            self.cancels.pop(cid, None)
-            added = True
+            add(cid, priority, HAVE)
+            priority -= 1
+            cancels.pop(cid, None)
         for cid in want_blocks:
-            self.peer_wants.add(cid, self.priority, BLOCK)
-            self.priority -= 1
-            self.cancels.pop(cid, None)
-            added = True
-        if added:
+            add(cid, priority, BLOCK)
+            priority -= 1
+            cancels.pop(cid, None)
+        if priority != self.priority:  # something was added
+            self.priority = priority
             self._signal()
 
     def add_cancels(self, cids: list[int]) -> None:

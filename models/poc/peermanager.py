@@ -163,7 +163,8 @@ class PeerManager:
         queue = self.queues.get(peer)
         if queue is not None:
             blocks, haves = self.pwm.prepare_send_wants(peer, want_blocks, want_haves)
-            queue.add_wants(blocks, haves)
+            if blocks or haves:  # most often the peer was sent them all already
+                queue.add_wants(blocks, haves)
 
     def send_cancels(self, cids: list[int]) -> None:
         if not cids:
