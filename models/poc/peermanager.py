@@ -68,6 +68,8 @@ class PeerWantManager:
         if sets is None:
             return [], []
         blocks, haves = sets
+        if not want_blocks and haves.issuperset(want_haves):
+            return [], []  # every want-have was sent already (the common case)
         res_blocks = []
         for cid in want_blocks:
             if cid not in blocks:
