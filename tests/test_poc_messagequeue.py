@@ -66,6 +66,27 @@ def test_fast_extraction_equals_sized_extraction(ops, supports_have):
     assert fast.cancels == sized.cancels
 
 
+@settings(max_examples=200, deadline=None)
+@given(_ops_st, st.booleans())
+def test_whole_send_equals_sized_send(ops, supports_have):
+    """Sending when everything fits (onSent clears the pending wants, DONT_HAVE timeouts only
+    looked for when a want-block went out) leaves the same state as the sized, per-entry
+    path."""
+    fast, sent_fast = _queue(supports_have)
+    sized, sent_sized = _queue(supports_have)
+    sized._max_entry_bytes = 10**9  # always take the sized path
+    for q in (fast, sized):
+        _fill(q, ops)
+        q._send_message()
+    assert [_dump(m) for m in sent_fast] == [_dump(m) for m in sent_sized]
+    assert fast.bcst.pending == sized.bcst.pending
+    assert fast.peer_wants.pending == sized.peer_wants.pending
+    assert fast.peer_wants.all == sized.peer_wants.all
+    assert fast.cancels == sized.cancels
+    assert list(fast.dont_haves._active) == list(sized.dont_haves._active)
+    assert fast._work_scheduled == sized._work_scheduled
+
+
 def test_size_limit_cuts_the_message():
     """Entries are added while the counted size is below the limit (the last one overshoots);
     the rest stay pending for the next message. A CIDv1 want-have with a 5-byte priority and

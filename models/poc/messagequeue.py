@@ -62,8 +62,16 @@ class _RecallWantlist:
         wl[cid] = (prio, wtype)
 
     def add(self, cid: int, priority: int, wtype: WantType) -> None:
-        self._add(self.all, cid, priority, wtype)
-        self._add(self.pending, cid, priority, wtype)
+        # _add(self.all, ...) and _add(self.pending, ...), inlined
+        want = (priority, wtype)
+        wl = self.all
+        old = wl.get(cid)
+        if old is None or (old[1] != BLOCK and wtype != HAVE):
+            wl[cid] = want
+        wl = self.pending
+        old = wl.get(cid)
+        if old is None or (old[1] != BLOCK and wtype != HAVE):
+            wl[cid] = want
 
     def remove(self, cid: int) -> None:
         self.all.pop(cid, None)
@@ -123,6 +131,12 @@ class DontHaveTimeoutManager:
             if entry is not None:
                 entry[1] = False
 
+    def cancel_one(self, cid: int) -> None:
+        """:meth:`cancel_pending` of one CID."""
+        entry = self._active.pop(cid, None)
+        if entry is not None:
+            entry[1] = False
+
     def _check(self) -> None:
         queue = self._queue
         if not queue:
@@ -177,6 +191,10 @@ class MessageQueue:
         self.dont_haves = DontHaveTimeoutManager(net, lambda cids: on_dont_have_timeout(peer, cids))
         self._work_scheduled: float | None = None
         self._debounce = ResettableTimer(net, self._debounce_fired)
+        # cfg's debounce settings, read on every enqueue (max delay with the float slack)
+        self._send_cutoff = cfg.send_message_cutoff
+        self._send_max_delay_s = cfg.send_message_max_delay_s - 1e-12
+        self._send_debounce_s = cfg.send_message_debounce_s
         self._rebroadcast = ResettableTimer(net, self._rebroadcast_fired)
         self._rebroadcast.reset(cfg.rebroadcast_interval_s)
         self.messages_sent = 0
@@ -186,28 +204,31 @@ class MessageQueue:
 
     # ------------------------------------------------------------------ adding work
     def add_broadcast_want_haves(self, cids: Iterable[int]) -> None:
-        added = False
+        add = self.bcst.add
+        cancels = self.cancels
+        priority = self.priority
         for cid in cids:
-            self.bcst.add(cid, self.priority, HAVE)
-            self.priority -= 1
-            self.cancels.pop(cid, None)
-            added = True
-        if added:
+            add(cid, priority, HAVE)
+            priority -= 1
+            cancels.pop(cid, None)
+        if priority != self.priority:  # something was added
+            self.priority = priority
             self._signal()
 
     def add_wants(self, want_blocks: Iterable[int], want_haves: Iterable[int]) -> None:
-        added = False
+        add = self.peer_wants.add
+        cancels = self.cancels
+        priority = self.priority
         for cid in want_haves:
-            self.peer_wants.add(cid, self.priority, HAVE)
-            self.priority -= 1
-            self.cancels.pop(cid, None)
-            added = True
+            add(cid, priority, HAVE)
+            priority -= 1
+            cancels.pop(cid, None)
         for cid in want_blocks:
-            self.peer_wants.add(cid, self.priority, BLOCK)
-            self.priority -= 1
-            self.cancels.pop(cid, None)
-            added = True
-        if added:
+            add(cid, priority, BLOCK)
+            priority -= 1
+            cancels.pop(cid, None)
+        if priority != self.priority:  # something was added
+            self.priority = priority
             self._signal()
 
     def add_cancels(self, cids: list[int]) -> None:
@@ -219,8 +240,11 @@ class MessageQueue:
         self._signal()
 
     def add_cancel(self, cid: int) -> None:
-        """:meth:`add_cancels` of one CID (a received block's cancel to each peer)."""
-        self.add_cancels([cid])
+        """:meth:`add_cancels` of one CID (a received block's cancel to each peer), without
+        the list and the loops."""
+        self.dont_haves.cancel_one(cid)
+        self._cancel(cid)
+        self._signal()
 
     def _cancel(self, cid: int) -> None:
         """Queue a CANCEL for ``cid``, taking the want out of the broadcast and peer
@@ -238,20 +262,20 @@ class MessageQueue:
 
     def _signal(self) -> None:
         """``signalWorkReady`` as handled by ``runQueue``: debounce, cutoff, max delay."""
-        now = self._net.env.now
-        if self._work_scheduled is None:
-            self._work_scheduled = now
-        cfg = self._cfg
+        now = self._net.env._now  # SimPy's clock without its property (hot)
+        scheduled = self._work_scheduled
+        if scheduled is None:
+            scheduled = self._work_scheduled = now
         if (
             len(self.bcst.pending) + len(self.peer_wants.pending) + len(self.cancels)
-            > cfg.send_message_cutoff
-            or now - self._work_scheduled >= cfg.send_message_max_delay_s - 1e-12
+            > self._send_cutoff
+            or now - scheduled >= self._send_max_delay_s
         ):
             self._debounce.stop()
             self._work_scheduled = None
             self._send_if_ready()
         else:
-            self._debounce.reset(cfg.send_message_debounce_s)
+            self._debounce.reset(self._send_debounce_s)
 
     def _debounce_fired(self) -> None:
         self._work_scheduled = None
@@ -270,7 +294,10 @@ class MessageQueue:
 
     def _send_message(self) -> None:
         self.dont_haves.start(self._timeout_s)
-        msg = self._extract()
+        if self._fits_whole():
+            self._send_whole()
+            return
+        msg = self._extract_sized()
         if msg.is_empty():
             return
         self._send(self.peer, msg)
@@ -284,22 +311,49 @@ class MessageQueue:
             old = wants_pending.get(cid)
             if old is not None and (old[1] != BLOCK or entry.want_type != HAVE):
                 del wants_pending[cid]
-        # simulateDontHaveWithTimeout
-        wanted = self.peer_wants.all
         if self._cfg.dont_have_timeouts:
-            self.dont_haves.add_pending(
-                cid
-                for cid, e in msg.entries.items()
-                if e.want_type == BLOCK and e.send_dont_have and not e.cancel and cid in wanted
-            )
+            self._start_dont_have_timeouts(msg)
         if self.pending_work_count():
             self._signal()
 
+    def _send_whole(self) -> None:
+        """:meth:`_send_message` when every pending entry fits in one message
+        (:meth:`_fits_whole`): they all go out, so onSent leaves nothing pending."""
+        msg, want_blocks = self._extract_all()
+        if not msg.entries:  # Message.is_empty(): a queue's message has entries only
+            return
+        self._send(self.peer, msg)
+        self.messages_sent += 1
+        # onSent: every entry of bcst.pending and peer_wants.pending is in msg (as a want-block
+        # where it is one), the cancels were taken by _extract_all
+        self.bcst.pending.clear()
+        self.peer_wants.pending.clear()
+        if want_blocks and self._cfg.dont_have_timeouts:
+            self._start_dont_have_timeouts(msg)
+
+    def _start_dont_have_timeouts(self, msg: Message) -> None:
+        """``simulateDontHaveWithTimeout``: the sent want-blocks that are still wanted."""
+        wanted = self.peer_wants.all
+        self.dont_haves.add_pending(
+            cid
+            for cid, e in msg.entries.items()
+            if e.want_type == BLOCK and e.send_dont_have and not e.cancel and cid in wanted
+        )
+
+    def _fits_whole(self) -> bool:
+        """Whether even the largest possible entries, all pending ones, stay below the size
+        limit, so that extraction need not size them."""
+        pending = len(self.bcst.pending) + len(self.peer_wants.pending) + len(self.cancels)
+        return pending * self._max_entry_bytes < self._cfg.max_message_size_bytes
+
     def _extract(self) -> Message:
         """``extractOutgoingMessage``."""
-        pending = len(self.bcst.pending) + len(self.peer_wants.pending) + len(self.cancels)
-        if pending * self._max_entry_bytes < self._cfg.max_message_size_bytes:
-            return self._extract_all()
+        if self._fits_whole():
+            return self._extract_all()[0]
+        return self._extract_sized()
+
+    def _extract_sized(self) -> Message:
+        """``extractOutgoingMessage``, sizing each entry against the limit."""
         msg = Message()
         limit = self._cfg.max_message_size_bytes
         version = self._cid_version
@@ -326,32 +380,41 @@ class MessageQueue:
             del self.cancels[cid]
         return msg
 
-    def _extract_all(self) -> Message:
-        """:meth:`_extract` when every pending entry fits under the size limit: the same
-        message, without sizing each entry."""
+    def _extract_all(self) -> tuple[Message, bool]:
+        """:meth:`_extract_sized` when every pending entry fits under the size limit: the same
+        message, without sizing each entry; and whether it holds a peer want-block."""
         msg = Message()
         entries = msg.entries
-        bcst_type = HAVE if self.supports_have else BLOCK
-        # Priorities are unique (one counter per queue), so reverse order is by priority alone.
-        for cid, (prio, _) in sorted(self.bcst.pending.items(), key=_VALUE, reverse=True):
-            entries[cid] = Entry(cid, prio, False, bcst_type, False)
-        supports_have = self.supports_have
-        add_entry = msg.add_entry
-        for cid, (prio, wtype) in sorted(self.peer_wants.pending.items(), key=_VALUE, reverse=True):
-            if not supports_have and wtype == HAVE:
-                self.peer_wants.remove_type(cid, HAVE)
-                continue
-            if cid in entries:
-                add_entry(cid, prio, wtype, send_dont_have=True)
-            else:
-                entries[cid] = Entry(cid, prio, False, wtype, True)
-        for cid in self.cancels:
-            if cid in entries:
-                msg.add_cancel(cid)
-            else:
-                entries[cid] = Entry(cid, 0, True, BLOCK, False)
-        self.cancels.clear()
-        return msg
+        want_blocks = False
+        bcst_pending = self.bcst.pending
+        if bcst_pending:
+            bcst_type = HAVE if self.supports_have else BLOCK
+            # Priorities are unique (one counter per queue): reverse order is by priority alone.
+            for cid, (prio, _) in _by_priority_desc(bcst_pending):
+                entries[cid] = Entry(cid, prio, False, bcst_type, False)
+        wants_pending = self.peer_wants.pending
+        if wants_pending:
+            supports_have = self.supports_have
+            add_entry = msg.add_entry
+            for cid, (prio, wtype) in _by_priority_desc(wants_pending):
+                if wtype == BLOCK:
+                    want_blocks = True
+                elif not supports_have:
+                    self.peer_wants.remove_type(cid, HAVE)
+                    continue
+                if cid in entries:
+                    add_entry(cid, prio, wtype, send_dont_have=True)
+                else:
+                    entries[cid] = Entry(cid, prio, False, wtype, True)
+        cancels = self.cancels
+        if cancels:
+            for cid in cancels:
+                if cid in entries:
+                    msg.add_cancel(cid)
+                else:
+                    entries[cid] = Entry(cid, 0, True, BLOCK, False)
+            cancels.clear()
+        return msg, want_blocks
 
     def shutdown(self) -> None:
         self._debounce.stop()
@@ -361,6 +424,16 @@ class MessageQueue:
 
 def _by_priority(item: tuple[int, tuple[int, WantType]]) -> int:
     return -item[1][0]
+
+
+def _by_priority_desc(
+    wl: dict[int, tuple[int, WantType]],
+) -> list[tuple[int, tuple[int, WantType]]]:
+    """``wl``'s items, highest priority first (one item needs no sort), as a list: the
+    caller may remove items from ``wl``."""
+    if len(wl) == 1:
+        return list(wl.items())
+    return sorted(wl.items(), key=_VALUE, reverse=True)
 
 
 _VALUE = itemgetter(1)

@@ -68,6 +68,8 @@ class PeerWantManager:
         if sets is None:
             return [], []
         blocks, haves = sets
+        if not want_blocks and haves.issuperset(want_haves):
+            return [], []  # every want-have was sent already (the common case)
         res_blocks = []
         for cid in want_blocks:
             if cid not in blocks:
@@ -163,7 +165,8 @@ class PeerManager:
         queue = self.queues.get(peer)
         if queue is not None:
             blocks, haves = self.pwm.prepare_send_wants(peer, want_blocks, want_haves)
-            queue.add_wants(blocks, haves)
+            if blocks or haves:  # most often the peer was sent them all already
+                queue.add_wants(blocks, haves)
 
     def send_cancels(self, cids: list[int]) -> None:
         if not cids:
