@@ -55,6 +55,8 @@ __all__ = [
     "Message",
     "PresenceType",
     "WantType",
+    "account",
+    "add_counts",
     "block_overhead_bytes",
     "block_wire_size",
     "count_entries",
@@ -141,6 +143,10 @@ class Message:
     full: bool = False
     blocks: dict[int, int] = field(default_factory=dict)
     presences: dict[int, PresenceType] = field(default_factory=dict)
+    counts: tuple[tuple[str, int], ...] | None = field(default=None, compare=False, repr=False)
+    """The message's non-zero :func:`entry_counts` as :func:`account` gives them, recorded when
+    the message is sent so that the receiver adds the same counts without a second pass over
+    the entries. ``None`` until then."""
 
     def __init__(
         self,
@@ -155,6 +161,7 @@ class Message:
         self.full = full
         self.blocks = {} if blocks is None else blocks
         self.presences = {} if presences is None else presences
+        self.counts = None
 
     def add_entry(
         self,
@@ -479,6 +486,75 @@ def count_entries(msg: Message, into: dict[str, int]) -> str:
     if blocks:
         kind = BLOCK
     return kind
+
+
+def account(
+    msg: Message, cid_version: int, protocol: str
+) -> tuple[int, str, tuple[tuple[str, int], ...]]:
+    """:func:`wire_size`, :func:`message_kind` and the non-zero :func:`entry_counts` (as
+    ``(kind, count)`` pairs in :data:`KINDS` order) of ``msg``, in one pass over its entries:
+    the per-message accounting of every send."""
+    t = _TABLES.get((cid_version, protocol)) or _table(cid_version, protocol)
+    entries = msg.entries
+    blocks = msg.blocks
+    presences = msg.presences
+    counts: list[tuple[str, int]] = []
+    kind = EMPTY
+    wl = 2 if msg.full else 0
+    if entries:
+        # by_flags[cancel * 4 + want_type * 2 + send_dont_have]: entries of each flag set
+        by_flags = [0] * 8
+        prio = 0
+        for e in entries.values():
+            by_flags[e.cancel * 4 + e.want_type * 2 + e.send_dont_have] += 1
+            p = e.priority
+            if p:
+                prio += 6 if p >= 0x10000000 else _priority_field(p)
+        flags = t.flags
+        wl += t.entry_fixed * len(entries) + prio
+        for i in range(8):
+            if by_flags[i]:
+                wl += by_flags[i] * flags[i]
+        wb = by_flags[0] + by_flags[1]
+        wh = by_flags[2] + by_flags[3]
+        c = len(entries) - wb - wh
+        if wb:
+            counts.append((WANT_BLOCK, wb))
+        if wh:
+            counts.append((WANT_HAVE, wh))
+        if c:
+            counts.append((CANCEL, c))
+        kind = WANT_BLOCK if wb else WANT_HAVE if wh else CANCEL
+    size = 1 + uvarint_len(wl) + wl
+    if blocks:
+        for d in blocks.values():
+            inner = _BLOCK_FIXED + d + (1 if d < 0x80 else uvarint_len(d))
+            size += 1 + uvarint_len(inner) + inner
+        counts.append((BLOCK, len(blocks)))
+    if presences:
+        if not t.has_presences:
+            raise ValueError("master (v0.1.8) messages cannot carry block presences")
+        dh = sum(presences.values())
+        h = len(presences) - dh
+        size += t.presence[0] * len(presences) + 2 * dh
+        if h:
+            counts.append((HAVE, h))
+        if dh:
+            counts.append((DONT_HAVE, dh))
+        if not blocks:
+            if h == dh:
+                kind = DONT_HAVE if next(iter(presences.values())) else HAVE
+            else:
+                kind = HAVE if h > dh else DONT_HAVE
+    if blocks:
+        kind = BLOCK
+    return size + uvarint_len(size), kind, tuple(counts)
+
+
+def add_counts(into: dict[str, int], counts: tuple[tuple[str, int], ...]) -> None:
+    """Add ``(kind, count)`` pairs (see :func:`account`) to a per-kind counter."""
+    for k, n in counts:
+        into[k] = into.get(k, 0) + n
 
 
 def message_kind(msg: Message) -> str:
