@@ -111,5 +111,4 @@ class SessionInterestManager:
         return self.interested.sessions_for(cids)
 
     def filter_interested(self, session: Hashable, cids: Iterable[int]) -> list[int]:
-        interested = self.interested
-        return [c for c in cids if interested.session_has(session, c)]
+        return self.interested.filter_session(session, cids)
