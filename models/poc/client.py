@@ -133,9 +133,22 @@ class PocClient:
     # ------------------------------------------------------------------ receiving
     def receive_message(self, sender: Hashable, msg: Message) -> None:
         blocks = msg.blocks
-        presences = msg.presences
-        if not blocks and not presences:
-            return
+        haves: list[int] = []
+        dont_haves: list[int] = []
+        for c, p in msg.presences.items():
+            if p:  # PresenceType.DontHave (comparing with the enum member costs a lookup)
+                dont_haves.append(c)
+            else:
+                haves.append(c)
+        if blocks:
+            self._receive_blocks(sender, blocks, haves, dont_haves)
+        elif haves or dont_haves:
+            self._want_manager_receive(sender, [], haves, dont_haves)
+
+    def _receive_blocks(
+        self, sender: Hashable, blocks: dict[int, int], haves: list[int], dont_haves: list[int]
+    ) -> None:
+        """``receiveBlocksFrom`` for a message with blocks (and maybe presences)."""
         peer = self.peer
         store = peer.blockstore
         stats = peer.stats
@@ -147,16 +160,9 @@ class PocClient:
                 wanted.append((cid, size))
         if wanted:
             store.put_many(wanted)
-        haves: list[int] = []
-        dont_haves: list[int] = []
-        for c, p in presences.items():
-            if p:  # PresenceType.DontHave (comparing with the enum member costs a lookup)
-                dont_haves.append(c)
-            else:
-                haves.append(c)
         self._want_manager_receive(sender, list(blocks), haves, dont_haves)
-        wanted_cids = [cid for cid, _ in wanted]
-        if wanted_cids:
+        if wanted:
+            wanted_cids = [cid for cid, _ in wanted]
             peer.engine.add_blocks(wanted_cids)
             for cid in wanted_cids:
                 for on_block in self._waiters.pop(cid, ()):

@@ -228,7 +228,7 @@ class SessionWantSender:
             got = ()
         prune = False
         out: dict[int, None] = {}
-        presence_of = self._bpm.presence
+        by_cid = self._bpm.by_cid
         dirty = self._dirty
         if dont_haves:
             limit = self._cfg.peer_dont_have_limit
@@ -245,10 +245,11 @@ class SessionWantSender:
                 wi = wants.get(cid)
                 if wi is None:
                     continue  # no presence to record, nor a sent-to to clear
-                # self._set_presence(wi, cid, sender), inlined: one per presence received
-                # (with the call, one run of poc 32 leeches / 100 MiB took 24.2 s, not 21.8 s;
-                # single runs on this machine vary by 10-20 %)
-                known = presence_of(sender, cid)
+                # self._set_presence(wi, cid, sender) and bpm.presence(sender, cid), inlined:
+                # one per presence received (with the call, one run of poc 32 leeches / 100 MiB
+                # took 24.2 s, not 21.8 s; single runs on this machine vary by 10-20 %)
+                peers_known = by_cid.get(cid)
+                known = None if peers_known is None else peers_known.get(sender)
                 bp = UNKNOWN if known is None else HAVE if known else DONT_HAVE
                 wi.presence[sender] = bp
                 if bp == HAVE:
@@ -265,7 +266,8 @@ class SessionWantSender:
                     if wi is None:
                         continue
                     # self._set_presence(wi, cid, sender), inlined as above
-                    known = presence_of(sender, cid)
+                    peers_known = by_cid.get(cid)
+                    known = None if peers_known is None else peers_known.get(sender)
                     bp = UNKNOWN if known is None else HAVE if known else DONT_HAVE
                     wi.presence[sender] = bp
                     if bp == HAVE:
