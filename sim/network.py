@@ -346,7 +346,12 @@ class Network:
                 if on_sent is not None:
                     self.call_soon(on_sent)
                 return
-        self._count(link.src.sent, kind, size_bytes)
+        # self._count(link.src.sent, kind, size_bytes), inlined (one per message)
+        counter = link.src.sent.get(kind)
+        if counter is None:
+            counter = link.src.sent[kind] = [0, 0]
+        counter[0] += 1
+        counter[1] += size_bytes
         self.messages_sent += 1
         self.transport.send(link, message, size_bytes, kind, on_sent)
 
@@ -369,7 +374,12 @@ class Network:
             self._lose(link, message, size_bytes, kind)
             return
         dst = link.dst
-        self._count(dst.received, kind, size_bytes)
+        # self._count(dst.received, kind, size_bytes), inlined (one per message)
+        counter = dst.received.get(kind)
+        if counter is None:
+            counter = dst.received[kind] = [0, 0]
+        counter[0] += 1
+        counter[1] += size_bytes
         self.messages_delivered += 1
         if self._trace is not None:
             self._trace.append((t_sent, self.env.now, link.src.name, dst.name, kind, size_bytes))
