@@ -406,8 +406,12 @@ class Network:
         One SimPy event, no process (what :class:`simpy.Timeout` does, minus its checks).
         """
         env = self.env
-        ev = _Call(env, callback, value)
-        # env.schedule(ev, NORMAL, delay_s), inlined (one per event of the run)
+        # _Call(env, callback, value), without the __init__ frame (one per event of the run)
+        ev = _new_call(_Call)
+        ev.env = env
+        ev.callbacks = [callback]
+        ev._value = value
+        # env.schedule(ev, NORMAL, delay_s), inlined
         heappush(env._queue, (env._now + delay_s, NORMAL, next(env._eid), ev))
         return ev
 
@@ -479,11 +483,17 @@ class _Call(Event):
     """A SimPy event created triggered (ok, with its value) with one callback: what
     :meth:`Network.call_at` schedules, built without ``Event.__init__``'s extra call."""
 
+    _ok = True  # never fails: ok for every instance
+
     def __init__(self, env: simpy.Environment, callback: Callable[[Event], None], value: Any):
         self.env = env
         self.callbacks = [callback]
-        self._ok = True
         self._value = value
+
+
+_new_call = object.__new__
+"""``_new_call(_Call)``: a :class:`_Call` without running its ``__init__`` (``call_at`` sets its
+attributes itself)."""
 
 
 def _call_value(event: Event) -> None:
