@@ -153,9 +153,15 @@ class SessionWantSender:
             return
         wi = self.wants[cid] = WantInfo()
         self._log.append(cid)
-        bpm = self._bpm
-        for peer in self.peers:
-            wi.presence[peer] = _presence(bpm, peer, cid)
+        # wi.presence[peer] = what the block presence manager knows, for every session peer
+        known_by_peer = self._bpm.by_cid.get(cid)
+        if known_by_peer is None:
+            wi.presence = dict.fromkeys(self.peers, UNKNOWN)  # nobody said anything yet
+        else:
+            presence = wi.presence
+            for peer in self.peers:
+                known = known_by_peer.get(peer)
+                presence[peer] = UNKNOWN if known is None else HAVE if known else DONT_HAVE
         self._dirty[cid] = None
 
     def _set_presence(self, wi: WantInfo, cid: int, peer: Hashable) -> None:
@@ -383,8 +389,3 @@ class SessionWantSender:
             sent_wb.update(wb)
             for cid in wb:
                 self._wb_sent_at[(peer, cid)] = now
-
-
-def _presence(bpm: BlockPresenceManager, peer: Hashable, cid: int) -> int:
-    known = bpm.presence(peer, cid)
-    return UNKNOWN if known is None else HAVE if known else DONT_HAVE
