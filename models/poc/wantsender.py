@@ -329,9 +329,7 @@ class SessionWantSender:
 
         if newly_available:
             for peer in newly_available:
-                haves = box(peer)[1]
-                for cid in self.wants:
-                    haves[cid] = None
+                box(peer)[1].update(dict.fromkeys(self.wants))  # a want-have for every want
         policy = self.policy
         want_blocks = policy.want_blocks
         session_peers: list[Hashable] | None = None
