@@ -371,6 +371,7 @@ class SessionWantSender:
         now = self._net.env.now
         log = self._log
         wants = self.wants
+        sent: dict[int, None] = {}  # every CID sent, in the order first sent
         for peer, (blocks, haves) in sends.items():
             sent_wb = self.sent_want_blocks.setdefault(peer, set())
             if blocks:
@@ -381,9 +382,13 @@ class SessionWantSender:
                         haves[cid] = None
                 self._cursor[peer] = len(log)
             wb = list(blocks)
-            wh = [c for c in haves if c not in blocks]
+            wh = [c for c in haves if c not in blocks] if blocks else list(haves)
             self._pm.send_wants(peer, wb, wh)
-            self._on_wants_sent(wb + wh)
+            sent.update(blocks)
+            sent.update(haves)  # = wh after blocks
             sent_wb.update(wb)
             for cid in wb:
                 self._wb_sent_at[(peer, cid)] = now
+        # The session hears once which wants went out (go's onSend only queues them for the
+        # session's loop; per peer, every CID after its first time would change nothing).
+        self._on_wants_sent(list(sent))
