@@ -55,6 +55,7 @@ __all__ = [
     "Message",
     "PresenceType",
     "WantType",
+    "account",
     "block_overhead_bytes",
     "block_wire_size",
     "count_entries",
@@ -84,6 +85,13 @@ class PresenceType(IntEnum):
     Have = 0
     DontHave = 1
 
+
+# The members as plain module names: reading ``WantType.Block`` costs an enum class attribute
+# lookup (about 0.4 µs in CPython 3.11, 15 times a global's).
+_WANT_TYPE_BLOCK = WantType.Block
+_WANT_TYPE_HAVE = WantType.Have
+_PRESENCE_HAVE = PresenceType.Have
+_PRESENCE_DONT_HAVE = PresenceType.DontHave
 
 # Metric labels. EMPTY only labels a message with nothing in it (not expected from go-bitswap).
 WANT_BLOCK = "want-block"
@@ -141,6 +149,10 @@ class Message:
     full: bool = False
     blocks: dict[int, int] = field(default_factory=dict)
     presences: dict[int, PresenceType] = field(default_factory=dict)
+    counts: tuple[tuple[str, int], ...] | None = field(default=None, compare=False, repr=False)
+    """The message's non-zero :func:`entry_counts` as :func:`account` gives them, recorded when
+    the message is sent so that the receiver adds the same counts without a second pass over
+    the entries. ``None`` until then."""
 
     def __init__(
         self,
@@ -155,6 +167,7 @@ class Message:
         self.full = full
         self.blocks = {} if blocks is None else blocks
         self.presences = {} if presences is None else presences
+        self.counts = None
 
     def add_entry(
         self,
@@ -181,14 +194,14 @@ class Message:
             e.cancel = True
         if send_dont_have:
             e.send_dont_have = True
-        if want_type == WantType.Block and e.want_type == WantType.Have:
-            e.want_type = WantType.Block
+        if want_type == _WANT_TYPE_BLOCK and e.want_type == _WANT_TYPE_HAVE:
+            e.want_type = _WANT_TYPE_BLOCK
         return False
 
     def add_cancel(self, cid: int) -> bool:
         """Add a CANCEL: priority 0, want-block type, no sendDontHave (``Cancel``,
         ``message/message.go@v0.2.0``), merged with :meth:`add_entry`'s rules."""
-        return self.add_entry(cid, 0, WantType.Block, False, True)
+        return self.add_entry(cid, 0, _WANT_TYPE_BLOCK, False, True)
 
     def add_entry_master(self, cid: int, priority: int, cancel: bool = False) -> bool:
         """Add a want or cancel with master's rules: the last write wins for priority and cancel
@@ -223,11 +236,11 @@ class Message:
 
     def add_have(self, cid: int) -> bool:
         """Add a HAVE (see :meth:`add_presence`)."""
-        return self.add_presence(cid, PresenceType.Have)
+        return self.add_presence(cid, _PRESENCE_HAVE)
 
     def add_dont_have(self, cid: int) -> bool:
         """Add a DONT_HAVE (see :meth:`add_presence`)."""
-        return self.add_presence(cid, PresenceType.DontHave)
+        return self.add_presence(cid, _PRESENCE_DONT_HAVE)
 
     def is_empty(self) -> bool:
         """No entries, blocks or presences (``Empty``, ``message/message.go@v0.2.0``)."""
@@ -479,6 +492,69 @@ def count_entries(msg: Message, into: dict[str, int]) -> str:
     if blocks:
         kind = BLOCK
     return kind
+
+
+def account(
+    msg: Message, cid_version: int, protocol: str
+) -> tuple[int, str, tuple[tuple[str, int], ...]]:
+    """:func:`wire_size`, :func:`message_kind` and the non-zero :func:`entry_counts` (as
+    ``(kind, count)`` pairs in :data:`KINDS` order) of ``msg``, in one pass over its entries:
+    the per-message accounting of every send."""
+    t = _TABLES.get((cid_version, protocol)) or _table(cid_version, protocol)
+    entries = msg.entries
+    blocks = msg.blocks
+    presences = msg.presences
+    counts: list[tuple[str, int]] = []
+    kind = EMPTY
+    wl = 2 if msg.full else 0
+    if entries:
+        # by_flags[cancel * 4 + want_type * 2 + send_dont_have]: entries of each flag set
+        by_flags = [0] * 8
+        prio = 0
+        for e in entries.values():
+            by_flags[e.cancel * 4 + e.want_type * 2 + e.send_dont_have] += 1
+            p = e.priority
+            if p:
+                prio += 6 if p >= 0x10000000 else _priority_field(p)
+        flags = t.flags
+        wl += t.entry_fixed * len(entries) + prio
+        for i in range(8):
+            if by_flags[i]:
+                wl += by_flags[i] * flags[i]
+        wb = by_flags[0] + by_flags[1]
+        wh = by_flags[2] + by_flags[3]
+        c = len(entries) - wb - wh
+        if wb:
+            counts.append((WANT_BLOCK, wb))
+        if wh:
+            counts.append((WANT_HAVE, wh))
+        if c:
+            counts.append((CANCEL, c))
+        kind = WANT_BLOCK if wb else WANT_HAVE if wh else CANCEL
+    size = 1 + uvarint_len(wl) + wl
+    if blocks:
+        for d in blocks.values():
+            inner = _BLOCK_FIXED + d + (1 if d < 0x80 else uvarint_len(d))
+            size += 1 + uvarint_len(inner) + inner
+        counts.append((BLOCK, len(blocks)))
+    if presences:
+        if not t.has_presences:
+            raise ValueError("master (v0.1.8) messages cannot carry block presences")
+        dh = sum(presences.values())
+        h = len(presences) - dh
+        size += t.presence[0] * len(presences) + 2 * dh
+        if h:
+            counts.append((HAVE, h))
+        if dh:
+            counts.append((DONT_HAVE, dh))
+        if not blocks:
+            if h == dh:
+                kind = DONT_HAVE if next(iter(presences.values())) else HAVE
+            else:
+                kind = HAVE if h > dh else DONT_HAVE
+    if blocks:
+        kind = BLOCK
+    return size + uvarint_len(size), kind, tuple(counts)
 
 
 def message_kind(msg: Message) -> str:

@@ -19,7 +19,7 @@ from models.fetch import Fetch
 from models.master.client import MasterClient
 from models.master.config import MasterConfig
 from models.master.engine import MasterEngine
-from models.messages import Message, count_entries, wire_size
+from models.messages import Message, account, count_entries
 from models.poc.client import PocClient
 from models.poc.config import PocConfig
 from models.poc.engine import PocEngine
@@ -160,7 +160,13 @@ class Peer:
 
     # ------------------------------------------------------------------ messages
     def _on_message(self, sender: Hashable, msg: Message) -> None:
-        count_entries(msg, self.stats.entries_received)
+        counts = msg.counts  # recorded by the sender's _send
+        into = self.stats.entries_received
+        if counts is None:
+            count_entries(msg, into)
+        else:
+            for k, n in counts:
+                into[k] = into.get(k, 0) + n
         self.engine.message_received(sender, msg)
         self.client.receive_message(sender, msg)
 
@@ -181,6 +187,9 @@ class Peer:
         self._send(dst, msg, on_sent)
 
     def _send(self, dst: Hashable, msg: Message, on_sent: Callable[[], None] | None) -> None:
-        kind = count_entries(msg, self.stats.entries_sent)
-        size = wire_size(msg, self.cid_version, self.strategy.protocol)
+        size, kind, counts = account(msg, self.cid_version, self.strategy.protocol)
+        msg.counts = counts  # the receiver adds the same counts (messages are not changed)
+        into = self.stats.entries_sent
+        for k, n in counts:
+            into[k] = into.get(k, 0) + n
         self.net.send(self.name, dst, msg, size, kind, on_sent)

@@ -60,6 +60,11 @@ class SessionWantlist:
         sessions = self._wants.get(cid)
         return sessions is not None and session in sessions
 
+    def filter_session(self, session: Hashable, cids: Iterable[int]) -> list[int]:
+        """The ``cids`` ``session`` wants, in order: :meth:`session_has` for each, in one loop."""
+        wants = self._wants
+        return [c for c in cids if session in wants.get(c, ())]
+
     def sessions_for(self, cids: Iterable[int]) -> list[Hashable]:
         """Sessions wanting any of ``cids``, in first-seen order."""
         out: dict[Hashable, None] = {}

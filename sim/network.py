@@ -346,7 +346,12 @@ class Network:
                 if on_sent is not None:
                     self.call_soon(on_sent)
                 return
-        self._count(link.src.sent, kind, size_bytes)
+        # self._count(link.src.sent, kind, size_bytes), inlined (one per message)
+        counter = link.src.sent.get(kind)
+        if counter is None:
+            counter = link.src.sent[kind] = [0, 0]
+        counter[0] += 1
+        counter[1] += size_bytes
         self.messages_sent += 1
         self.transport.send(link, message, size_bytes, kind, on_sent)
 
@@ -369,7 +374,12 @@ class Network:
             self._lose(link, message, size_bytes, kind)
             return
         dst = link.dst
-        self._count(dst.received, kind, size_bytes)
+        # self._count(dst.received, kind, size_bytes), inlined (one per message)
+        counter = dst.received.get(kind)
+        if counter is None:
+            counter = dst.received[kind] = [0, 0]
+        counter[0] += 1
+        counter[1] += size_bytes
         self.messages_delivered += 1
         if self._trace is not None:
             self._trace.append((t_sent, self.env.now, link.src.name, dst.name, kind, size_bytes))
@@ -396,8 +406,12 @@ class Network:
         One SimPy event, no process (what :class:`simpy.Timeout` does, minus its checks).
         """
         env = self.env
-        ev = _Call(env, callback, value)
-        # env.schedule(ev, NORMAL, delay_s), inlined (one per event of the run)
+        # _Call(env, callback, value), without the __init__ frame (one per event of the run)
+        ev = _new_call(_Call)
+        ev.env = env
+        ev.callbacks = [callback]
+        ev._value = value
+        # env.schedule(ev, NORMAL, delay_s), inlined
         heappush(env._queue, (env._now + delay_s, NORMAL, next(env._eid), ev))
         return ev
 
@@ -469,11 +483,17 @@ class _Call(Event):
     """A SimPy event created triggered (ok, with its value) with one callback: what
     :meth:`Network.call_at` schedules, built without ``Event.__init__``'s extra call."""
 
+    _ok = True  # never fails: ok for every instance
+
     def __init__(self, env: simpy.Environment, callback: Callable[[Event], None], value: Any):
         self.env = env
         self.callbacks = [callback]
-        self._ok = True
         self._value = value
+
+
+_new_call = object.__new__
+"""``_new_call(_Call)``: a :class:`_Call` without running its ``__init__`` (``call_at`` sets its
+attributes itself)."""
 
 
 def _call_value(event: Event) -> None:

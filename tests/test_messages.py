@@ -18,6 +18,7 @@ from models.messages import (
     Message,
     PresenceType,
     WantType,
+    account,
     block_overhead_bytes,
     block_wire_size,
     count_entries,
@@ -378,3 +379,33 @@ def test_count_entries_is_entry_counts_plus_message_kind(msg, seen):
             expected[kind] = expected.get(kind, 0) + n
     assert count_entries(msg, into) == message_kind(msg)
     assert list(into.items()) == list(expected.items())
+
+
+@given(messages(), st.sampled_from([0, 1]))
+def test_account_is_wire_size_kind_and_counts(msg, cid_version):
+    """The one-pass send accounting gives what ``wire_size``, ``message_kind`` and
+    ``count_entries`` give separately."""
+    into: dict[str, int] = {}
+    kind = count_entries(msg, into)
+    assert account(msg, cid_version, "poc") == (
+        wire_size(msg, cid_version, "poc"),
+        kind,
+        tuple(into.items()),
+    )
+    added: dict[str, int] = {"cancel": 1}
+    for k, n in account(msg, cid_version, "poc")[2]:
+        added[k] = added.get(k, 0) + n
+    expected = {"cancel": 1}
+    count_entries(msg, expected)
+    assert list(added.items()) == list(expected.items())
+
+
+@given(messages(with_presences=False), st.sampled_from([0, 1]))
+def test_account_master(msg, cid_version):
+    into: dict[str, int] = {}
+    kind = count_entries(msg, into)
+    assert account(msg, cid_version, "master") == (
+        wire_size(msg, cid_version, "master"),
+        kind,
+        tuple(into.items()),
+    )

@@ -7,9 +7,13 @@ reaches its peer at t + 11 ms; responses are not debounced.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from models.dag import CidAllocator, benchmark_blocks, chunked_file
+from models.peer import STRATEGIES
+from models.poc.client import PocClient
 from models.swarm import Swarm
 from sim import Network
 
@@ -197,3 +201,32 @@ def demo(seed, strategy="poc"):
 def test_same_seed_same_result():
     (p1, t1), (p2, t2) = demo(5), demo(5)
     assert p1.equals(p2) and t1.equals(t2)
+
+
+class _InterestedSessionsClient(PocClient):
+    """The want manager's ``ReceiveFrom`` as go writes it: every received CID's interested
+    sessions are looked up, whatever the number of sessions (the reference for the client's
+    shortcut when it has a single session)."""
+
+    def _want_manager_receive(self, sender, blocks, haves, dont_haves):
+        self.bpm.receive_from(sender, haves, dont_haves)
+        for sid in self.sim.interested_sessions([*blocks, *haves, *dont_haves]):
+            session = self.sessions.get(sid)
+            if session is not None:
+                session.receive_from(sender, blocks, haves, dont_haves)
+        if blocks:
+            self.bcwl.remove_keys(blocks)
+            self.pm.send_cancels(blocks)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_single_session_shortcut_gives_the_same_run(monkeypatch, seed):
+    """With one session the client hands every message to it (a session ignores CIDs it is not
+    interested in): the same run as looking the interested sessions up."""
+    fast = demo(seed)
+    poc = STRATEGIES["poc"]
+    monkeypatch.setitem(
+        STRATEGIES, "poc", dataclasses.replace(poc, client_class=_InterestedSessionsClient)
+    )
+    reference = demo(seed)
+    assert fast[0].equals(reference[0]) and fast[1].equals(reference[1])

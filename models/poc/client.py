@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any
 
-from models.messages import PresenceType
 from models.poc.config import PocConfig
 from models.poc.messagequeue import MessageQueue
 from models.poc.peermanager import PeerManager
@@ -134,9 +133,22 @@ class PocClient:
     # ------------------------------------------------------------------ receiving
     def receive_message(self, sender: Hashable, msg: Message) -> None:
         blocks = msg.blocks
-        presences = msg.presences
-        if not blocks and not presences:
-            return
+        haves: list[int] = []
+        dont_haves: list[int] = []
+        for c, p in msg.presences.items():
+            if p:  # PresenceType.DontHave (comparing with the enum member costs a lookup)
+                dont_haves.append(c)
+            else:
+                haves.append(c)
+        if blocks:
+            self._receive_blocks(sender, blocks, haves, dont_haves)
+        elif haves or dont_haves:
+            self._want_manager_receive(sender, [], haves, dont_haves)
+
+    def _receive_blocks(
+        self, sender: Hashable, blocks: dict[int, int], haves: list[int], dont_haves: list[int]
+    ) -> None:
+        """``receiveBlocksFrom`` for a message with blocks (and maybe presences)."""
         peer = self.peer
         store = peer.blockstore
         stats = peer.stats
@@ -148,16 +160,9 @@ class PocClient:
                 wanted.append((cid, size))
         if wanted:
             store.put_many(wanted)
-        haves: list[int] = []
-        dont_haves: list[int] = []
-        for c, p in presences.items():
-            if p == PresenceType.Have:
-                haves.append(c)
-            else:
-                dont_haves.append(c)
         self._want_manager_receive(sender, list(blocks), haves, dont_haves)
-        wanted_cids = [cid for cid, _ in wanted]
-        if wanted_cids:
+        if wanted:
+            wanted_cids = [cid for cid, _ in wanted]
             peer.engine.add_blocks(wanted_cids)
             for cid in wanted_cids:
                 for on_block in self._waiters.pop(cid, ()):
@@ -169,10 +174,17 @@ class PocClient:
         """``WantManager.ReceiveFrom``."""
         self.bpm.receive_from(sender, haves, dont_haves)
         sessions = self.sessions
-        for sid in self.sim.interested_sessions([*blocks, *haves, *dont_haves]):
-            session = sessions.get(sid)  # type: ignore[call-overload]
-            if session is not None:
+        if len(sessions) == 1:
+            # InterestedSessions can only name this session, and a session that is interested
+            # in none of the CIDs ignores the message (it filters them by its interest): hand it
+            # over without looking the sessions up.
+            for session in sessions.values():
                 session.receive_from(sender, blocks, haves, dont_haves)
+        elif sessions:
+            for sid in self.sim.interested_sessions([*blocks, *haves, *dont_haves]):
+                session = sessions.get(sid)  # type: ignore[call-overload]
+                if session is not None:
+                    session.receive_from(sender, blocks, haves, dont_haves)
         if blocks:
             self.bcwl.remove_keys(blocks)
             self.pm.send_cancels(blocks)

@@ -21,13 +21,15 @@ __all__ = ["BlockPresenceManager", "SessionInterestManager"]
 class BlockPresenceManager:
     """CID -> {peer: True (HAVE) | False (DONT_HAVE)}."""
 
-    __slots__ = ("_presence",)
+    __slots__ = ("by_cid",)
 
     def __init__(self) -> None:
-        self._presence: dict[int, dict[Hashable, bool]] = {}
+        self.by_cid: dict[int, dict[Hashable, bool]] = {}
+        """CID -> {peer: True (HAVE) | False (DONT_HAVE)}; read directly on the want sender's
+        hot path, changed only by the methods here."""
 
     def receive_from(self, peer: Hashable, haves: Iterable[int], dont_haves: Iterable[int]) -> None:
-        presence = self._presence
+        presence = self.by_cid
         for cid in haves:
             known = presence.get(cid)
             if known is None:
@@ -43,16 +45,16 @@ class BlockPresenceManager:
 
     def presence(self, peer: Hashable, cid: int) -> bool | None:
         """What ``peer`` last reported for ``cid``: True (HAVE), False (DONT_HAVE) or None."""
-        known = self._presence.get(cid)
+        known = self.by_cid.get(cid)
         return None if known is None else known.get(peer)
 
     def peer_has_block(self, peer: Hashable, cid: int) -> bool:
-        return self._presence.get(cid, {}).get(peer, False)
+        return self.by_cid.get(cid, {}).get(peer, False)
 
     def peer_has_any_block(self, peer: Hashable, cids: Iterable[int]) -> bool:
         """Whether ``peer`` sent HAVE for any of ``cids``: ``any(peer_has_block(peer, c) for c
         in cids)`` in one loop (the want sender asks this over all its wants)."""
-        presence = self._presence
+        presence = self.by_cid
         for cid in cids:
             known = presence.get(cid)
             if known is not None and known.get(peer, False):
@@ -60,12 +62,12 @@ class BlockPresenceManager:
         return False
 
     def peer_does_not_have_block(self, peer: Hashable, cid: int) -> bool:
-        return self._presence.get(cid, {}).get(peer) is False
+        return self.by_cid.get(cid, {}).get(peer) is False
 
     def all_peers_do_not_have_block(self, peers: list[Hashable], cids: Iterable[int]) -> list[int]:
         """The CIDs for which every one of ``peers`` said DONT_HAVE (none if no peers)."""
         out = []
-        presence = self._presence
+        presence = self.by_cid
         for cid in cids:
             known = presence.get(cid)
             if known is None:
@@ -80,7 +82,7 @@ class BlockPresenceManager:
 
     def remove_keys(self, cids: Iterable[int]) -> None:
         for cid in cids:
-            self._presence.pop(cid, None)
+            self.by_cid.pop(cid, None)
 
 
 class SessionInterestManager:
@@ -111,5 +113,4 @@ class SessionInterestManager:
         return self.interested.sessions_for(cids)
 
     def filter_interested(self, session: Hashable, cids: Iterable[int]) -> list[int]:
-        interested = self.interested
-        return [c for c in cids if interested.session_has(session, c)]
+        return self.interested.filter_session(session, cids)

@@ -153,9 +153,15 @@ class SessionWantSender:
             return
         wi = self.wants[cid] = WantInfo()
         self._log.append(cid)
-        bpm = self._bpm
-        for peer in self.peers:
-            wi.presence[peer] = _presence(bpm, peer, cid)
+        # wi.presence[peer] = what the block presence manager knows, for every session peer
+        known_by_peer = self._bpm.by_cid.get(cid)
+        if known_by_peer is None:
+            wi.presence = dict.fromkeys(self.peers, UNKNOWN)  # nobody said anything yet
+        else:
+            presence = wi.presence
+            for peer in self.peers:
+                known = known_by_peer.get(peer)
+                presence[peer] = UNKNOWN if known is None else HAVE if known else DONT_HAVE
         self._dirty[cid] = None
 
     def _set_presence(self, wi: WantInfo, cid: int, peer: Hashable) -> None:
@@ -228,7 +234,7 @@ class SessionWantSender:
             got = ()
         prune = False
         out: dict[int, None] = {}
-        presence_of = self._bpm.presence
+        by_cid = self._bpm.by_cid
         dirty = self._dirty
         if dont_haves:
             limit = self._cfg.peer_dont_have_limit
@@ -245,10 +251,11 @@ class SessionWantSender:
                 wi = wants.get(cid)
                 if wi is None:
                     continue  # no presence to record, nor a sent-to to clear
-                # self._set_presence(wi, cid, sender), inlined: one per presence received
-                # (with the call, one run of poc 32 leeches / 100 MiB took 24.2 s, not 21.8 s;
-                # single runs on this machine vary by 10-20 %)
-                known = presence_of(sender, cid)
+                # self._set_presence(wi, cid, sender) and bpm.presence(sender, cid), inlined:
+                # one per presence received (with the call, one run of poc 32 leeches / 100 MiB
+                # took 24.2 s, not 21.8 s; single runs on this machine vary by 10-20 %)
+                peers_known = by_cid.get(cid)
+                known = None if peers_known is None else peers_known.get(sender)
                 bp = UNKNOWN if known is None else HAVE if known else DONT_HAVE
                 wi.presence[sender] = bp
                 if bp == HAVE:
@@ -265,7 +272,8 @@ class SessionWantSender:
                     if wi is None:
                         continue
                     # self._set_presence(wi, cid, sender), inlined as above
-                    known = presence_of(sender, cid)
+                    peers_known = by_cid.get(cid)
+                    known = None if peers_known is None else peers_known.get(sender)
                     bp = UNKNOWN if known is None else HAVE if known else DONT_HAVE
                     wi.presence[sender] = bp
                     if bp == HAVE:
@@ -321,9 +329,7 @@ class SessionWantSender:
 
         if newly_available:
             for peer in newly_available:
-                haves = box(peer)[1]
-                for cid in self.wants:
-                    haves[cid] = None
+                box(peer)[1].update(dict.fromkeys(self.wants))  # a want-have for every want
         policy = self.policy
         want_blocks = policy.want_blocks
         session_peers: list[Hashable] | None = None
@@ -365,6 +371,7 @@ class SessionWantSender:
         now = self._net.env.now
         log = self._log
         wants = self.wants
+        sent: dict[int, None] = {}  # every CID sent, in the order first sent
         for peer, (blocks, haves) in sends.items():
             sent_wb = self.sent_want_blocks.setdefault(peer, set())
             if blocks:
@@ -375,14 +382,13 @@ class SessionWantSender:
                         haves[cid] = None
                 self._cursor[peer] = len(log)
             wb = list(blocks)
-            wh = [c for c in haves if c not in blocks]
+            wh = [c for c in haves if c not in blocks] if blocks else list(haves)
             self._pm.send_wants(peer, wb, wh)
-            self._on_wants_sent(wb + wh)
+            sent.update(blocks)
+            sent.update(haves)  # = wh after blocks
             sent_wb.update(wb)
             for cid in wb:
                 self._wb_sent_at[(peer, cid)] = now
-
-
-def _presence(bpm: BlockPresenceManager, peer: Hashable, cid: int) -> int:
-    known = bpm.presence(peer, cid)
-    return UNKNOWN if known is None else HAVE if known else DONT_HAVE
+        # The session hears once which wants went out (go's onSend only queues them for the
+        # session's loop; per peer, every CID after its first time would change nothing).
+        self._on_wants_sent(list(sent))
