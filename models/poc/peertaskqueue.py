@@ -321,7 +321,9 @@ class PeerTaskQueue:
             return
         for task in tasks:
             tracker.task_done(task)
-        self._touch(tracker)
+        if tracker.pending:
+            # Without pending tasks its order key ignores the active work: unchanged.
+            self._touch(tracker)
 
     def remove(self, topic: int, peer: Hashable) -> bool:
         """Drop ``peer``'s pending task of ``topic`` (``Remove``); no freezing. Returns whether
