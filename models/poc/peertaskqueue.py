@@ -32,7 +32,7 @@ and says so.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Hashable, Iterable
 from typing import Any, Protocol
 
 from models.trackerheap import TrackerHeap
@@ -136,12 +136,15 @@ class PeerTracker:
         """Changed since its live heap entry was made (the queue re-keys it before a pop)."""
 
     # ------------------------------------------------------------------ tasks
-    def push_tasks(self, tasks: Iterable[Task], next_seq: Callable[[], int]) -> None:
+    def push_tasks(self, tasks: Iterable[Task], seq: int) -> int:
         """Queue, merge or drop each task (``PeerTracker.PushTasks``; see the module docstring).
-        ``next_seq()`` numbers the newly queued tasks."""
+        ``seq`` is the queue's last sequence number: newly queued tasks take the next ones.
+        Returns the last one used."""
         pending = self.pending
         active = self.active
         merger = self.merger
+        heap = self._heap
+        push = heapq.heappush
         for task in tasks:
             topic = task.topic
             same = active.get(topic)
@@ -151,18 +154,20 @@ class PeerTracker:
             if existing is not None:
                 if task.priority > existing.priority:
                     existing.priority = task.priority
-                    heapq.heappush(self._heap, (-existing.priority, existing.seq, existing))
+                    push(heap, (-existing.priority, existing.seq, existing))
                 old_work = existing.work
                 merger.merge(task, existing)
                 self.pending_work += existing.work - old_work
                 continue
-            task.seq = next_seq()
+            seq += 1
+            task.seq = seq
             task.pending = True
             pending[topic] = task
             self.pending_work += task.work
             # Within a peer Go compares tasks by priority only (PriorityCompare, same target);
             # its heap order on equal priorities is unspecified. Here ties go FIFO.
-            heapq.heappush(self._heap, (-task.priority, task.seq, task))
+            push(heap, (-task.priority, seq, task))
+        return seq
 
     def pop_tasks(self, target_min_work: int) -> list[Task]:
         """Pending tasks in priority order until their work reaches ``target_min_work``, made
@@ -192,15 +197,18 @@ class PeerTracker:
             heap.clear()  # only stale entries are left
         return out
 
-    def task_done(self, task: Task) -> None:
-        """An active task was sent (``PeerTracker.TaskDone``); unknown tasks are ignored."""
-        same = self.active.get(task.topic)
-        if same is None or task not in same:
-            return
-        same.remove(task)
-        if not same:
-            del self.active[task.topic]
-        self.active_work -= task.work
+    def tasks_done(self, tasks: Iterable[Task]) -> None:
+        """Active tasks were sent (``PeerTracker.TaskDone`` for each); unknown tasks are
+        ignored."""
+        active = self.active
+        for task in tasks:
+            same = active.get(task.topic)
+            if same is None or task not in same:
+                continue
+            same.remove(task)
+            if not same:
+                del active[task.topic]
+            self.active_work -= task.work
         if self.active_work < 0:
             raise RuntimeError(f"more work finished than started for peer {self.target!r}")
 
@@ -211,6 +219,8 @@ class PeerTracker:
             return False
         task.pending = False
         self.pending_work -= task.work
+        if not self.pending:
+            self._heap.clear()  # only stale entries are left
         return True
 
     def is_idle(self) -> bool:
@@ -268,10 +278,6 @@ class PeerTaskQueue:
         self._touch = self._order.touch
         """``_touch(tracker)``: its order key may have changed (re-keyed before :meth:`top`)."""
 
-    def _next_seq(self) -> int:
-        self._seq += 1
-        return self._seq
-
     def _drop(self, tracker: PeerTracker) -> None:
         del self.trackers[tracker.target]
         self._order.drop(tracker)
@@ -282,8 +288,9 @@ class PeerTaskQueue:
         every task is dropped (as in Go)."""
         tracker = self.trackers.get(peer)
         if tracker is None:
-            tracker = self.trackers[peer] = PeerTracker(peer, self.merger, self._next_seq())
-        tracker.push_tasks(tasks, self._next_seq)
+            self._seq += 1
+            tracker = self.trackers[peer] = PeerTracker(peer, self.merger, self._seq)
+        self._seq = tracker.push_tasks(tasks, self._seq)
         self._touch(tracker)
 
     def top(self) -> PeerTracker | None:
@@ -301,13 +308,18 @@ class PeerTaskQueue:
         first (oldest first), then the one whose last pop returned tasks longest ago. This
         replaces Go's heap order, which is unspecified on ties.
         """
-        tracker = self.top()
+        tracker = self._order.top(self.trackers.values(), len(self.trackers))  # self.top()
         if tracker is None:
             return None, [], -1
+        if not tracker.pending:  # nothing to pop (no peer has pending tasks)
+            if not tracker.active:
+                self._drop(tracker)  # idle
+            return tracker.target, [], tracker.pending_work
         out = tracker.pop_tasks(target_min_work)
         if out:
-            tracker.last_served = self._next_seq()
-        if tracker.is_idle():
+            self._seq += 1
+            tracker.last_served = self._seq
+        if not tracker.pending and not tracker.active:  # tracker.is_idle()
             self._drop(tracker)
         elif out:
             self._touch(tracker)
@@ -319,8 +331,7 @@ class PeerTaskQueue:
         tracker = self.trackers.get(peer)
         if tracker is None:
             return
-        for task in tasks:
-            tracker.task_done(task)
+        tracker.tasks_done(tasks)
         if tracker.pending:
             # Without pending tasks its order key ignores the active work: unchanged.
             self._touch(tracker)
@@ -338,8 +349,9 @@ class PeerTaskQueue:
     def pop_would_act(self) -> bool:
         """Whether a ``PopTasks`` now would change anything: the peer a pop would pick has
         pending tasks, or is idle (and would be dropped)."""
-        top = self.top()
-        return top is not None and (bool(top.pending) or top.is_idle())
+        top = self._order.top(self.trackers.values(), len(self.trackers))  # self.top()
+        # has pending tasks, or is idle (no pending and no active tasks)
+        return top is not None and (bool(top.pending) or not top.active)
 
     def __len__(self) -> int:
         """Number of peer trackers."""
