@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from models.master import peertaskqueue as mq
 from models.poc import peertaskqueue as pq
-from models.poc.engine import BitswapTaskMerger, TaskData
+from models.poc.engine import BitswapTask, BitswapTaskMerger
 
 PEERS = ("a", "b", "c", "d", "e")
 
@@ -40,7 +40,7 @@ def test_poc_top_is_the_least_key(ops):
     for op, peer, cids, n in ops:
         if op == "push":
             tasks = [
-                pq.Task(c, n, 38 if c % 2 else 8000, TaskData(c % 3 == 0, True, 8000, c % 2 == 0))
+                BitswapTask(c, n, 38 if c % 2 else 8000, c % 3 == 0, True, 8000, c % 2 == 0)
                 for c in cids
             ]
             q.push_tasks(peer, tasks)

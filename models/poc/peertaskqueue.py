@@ -1,9 +1,9 @@
 """The poc engine's request queue: go-peertaskqueue v0.2.0 (tasks with work, popped by size).
 
 A :class:`Task` has a *topic* (the CID), a *priority* (higher first), an amount of *work* (the
-bytes it will put in a response) and *data* for the user (the engine's
-:class:`~models.poc.engine.TaskData`). Each peer's :class:`PeerTracker` holds at most one
-*pending* task per topic and the *active* tasks (popped, not yet done). Sources:
+bytes it will put in a response) and *data* for the user (the engine subclasses :class:`Task`
+instead: :class:`~models.poc.engine.BitswapTask`). Each peer's :class:`PeerTracker` holds at
+most one *pending* task per topic and the *active* tasks (popped, not yet done). Sources:
 ``peertaskqueue.go``, ``peertracker/peertracker.go``, ``peertask/peertask.go`` @go-peertaskqueue
 v0.2.0, the version in go-bitswap's ``go.mod@v0.2.0``.
 
