@@ -5,8 +5,8 @@ are counted in the sender's :class:`~models.poc.ledger.Ledger`; a ``full`` wantl
 then the cancels: a cancel whose want was in the ledger removes it and the pending task of that
 CID (a cancel for a want the ledger no longer has leaves a queued task alone, as in Go); then
 the wants, each recorded in the ledger with its type whether or not we hold the block. Each
-want becomes at most one :class:`~models.poc.peertaskqueue.Task` (topic = CID, the entry's
-priority), all pushed together:
+want becomes at most one :class:`BitswapTask` (a :class:`~models.poc.peertaskqueue.Task`: topic
+= CID, the entry's priority), all pushed together:
 
 =============================  ===========================  =================================
 want                           block held (size S bytes)    block absent
@@ -125,8 +125,6 @@ class BitswapTask(Task):
         self.priority = priority
         self.work = work
         self.data = None
-        self.seq = 0
-        self.pending = False
         self.is_want_block = is_want_block
         """Send the block (want-block, or a want-have for a small block) rather than a HAVE."""
         self.send_dont_have = send_dont_have

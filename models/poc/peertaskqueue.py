@@ -23,16 +23,19 @@ Freezing is not modelled: the v0.2.0 engine builds its queue with ``IgnoreFreezi
 (``internal/decision/engine.go@v0.2.0``), so no peer is ever frozen, ``freezeVal`` stays 0 in
 ``PeerCompare`` and ``PopTasks``, and ``ThawRound`` / ``FullThaw`` change nothing.
 
-Go keeps peers and each peer's tasks in heaps (go-ipfs-pq). Here too: the peers are a lazy
-``heapq`` keyed by :func:`_order_key` (O(log peers) per pop), and each peer's tasks are a lazy
-``heapq``. Where Go's heap order is unspecified (ties), this module picks a deterministic order
-and says so.
+Go keeps peers and each peer's tasks in heaps (go-ipfs-pq). The peers here are a lazy
+``heapq`` keyed by :func:`_order_key` (O(log peers) per pop). A peer's pending tasks are a dict
+in queue order: a pop that takes them all (nine pops in ten in the poc headline run) sorts them
+by priority; a lazy ``heapq`` is built only when a pop takes some of them, and kept while they
+stay pending. Where Go's heap order is unspecified (ties), this module picks a deterministic
+order and says so.
 """
 
 from __future__ import annotations
 
 import heapq
 from collections.abc import Hashable, Iterable
+from operator import attrgetter
 from typing import Any, Protocol
 
 from models.trackerheap import TrackerHeap
@@ -53,7 +56,7 @@ class Task:
     Compared and hashed by identity, as Go keys active tasks by pointer.
     """
 
-    __slots__ = ("data", "pending", "priority", "seq", "topic", "work")
+    __slots__ = ("data", "priority", "topic", "work")
 
     def __init__(self, topic: int, priority: int, work: int, data: Any = None) -> None:
         self.topic = topic
@@ -61,16 +64,15 @@ class Task:
         self.work = work
         """Bytes this task adds to a response (the tracker's active/pending work)."""
         self.data = data
-        self.seq = 0
-        """Queue sequence number when queued (Go's ``created``); orders equal priorities."""
-        self.pending = False
-        """Queued in a tracker and not yet popped or removed."""
 
     def __repr__(self) -> str:
         return (
             f"Task(topic={self.topic!r}, priority={self.priority}, work={self.work}, "
             f"data={self.data!r})"
         )
+
+
+_priority = attrgetter("priority")
 
 
 class TaskMerger(Protocol):
@@ -100,6 +102,7 @@ class PeerTracker:
 
     __slots__ = (
         "_heap",
+        "_heap_seq",
         "active",
         "active_work",
         "created",
@@ -116,16 +119,20 @@ class PeerTracker:
         self.target = target
         self.merger = merger
         self.pending: dict[int, Task] = {}
-        """Topic -> the pending task (Go's ``pendingTasks``), in the order first queued."""
+        """Topic -> the pending task (Go's ``pendingTasks``), in the order queued (a merge
+        keeps the place; a topic queued again after a pop or remove goes last)."""
         self.active: dict[int, list[Task]] = {}
         """Topic -> its active tasks, popped in that order (Go: a set of task pointers)."""
         self.active_work = 0
         """Work of the active tasks (``activeWork``)."""
         self.pending_work = 0
         """Work of the pending tasks (what ``getPendingWork`` sums on every pop)."""
-        # Lazy heap of (-priority, seq, task); an entry is stale once the task left the queue
-        # or its priority was raised (a fresher entry was pushed then).
-        self._heap: list[tuple[int, int, Task]] = []
+        # For pops that take only some pending tasks: a lazy heap of (-priority, place, task),
+        # built at the first such pop and kept while tasks stay pending (None otherwise). An
+        # entry is stale once its task is no longer the pending one of its topic; a raised
+        # priority drops the heap.
+        self._heap: list[tuple[int, int, Task]] | None = None
+        self._heap_seq = 0
         self.created = seq
         """Queue sequence number at creation."""
         self.last_served = -1
@@ -136,15 +143,11 @@ class PeerTracker:
         """Changed since its live heap entry was made (the queue re-keys it before a pop)."""
 
     # ------------------------------------------------------------------ tasks
-    def push_tasks(self, tasks: Iterable[Task], seq: int) -> int:
-        """Queue, merge or drop each task (``PeerTracker.PushTasks``; see the module docstring).
-        ``seq`` is the queue's last sequence number: newly queued tasks take the next ones.
-        Returns the last one used."""
+    def push_tasks(self, tasks: Iterable[Task]) -> None:
+        """Queue, merge or drop each task (``PeerTracker.PushTasks``; see the module docstring)."""
         pending = self.pending
         active = self.active
         merger = self.merger
-        heap = self._heap
-        push = heapq.heappush
         for task in tasks:
             topic = task.topic
             same = active.get(topic)
@@ -154,48 +157,66 @@ class PeerTracker:
             if existing is not None:
                 if task.priority > existing.priority:
                     existing.priority = task.priority
-                    push(heap, (-existing.priority, existing.seq, existing))
+                    self._heap = None  # its entry is out of order
                 old_work = existing.work
                 merger.merge(task, existing)
                 self.pending_work += existing.work - old_work
                 continue
-            seq += 1
-            task.seq = seq
-            task.pending = True
             pending[topic] = task
             self.pending_work += task.work
-            # Within a peer Go compares tasks by priority only (PriorityCompare, same target);
-            # its heap order on equal priorities is unspecified. Here ties go FIFO.
-            push(heap, (-task.priority, seq, task))
-        return seq
+            if self._heap is not None:
+                self._heap_seq += 1
+                heapq.heappush(self._heap, (-task.priority, self._heap_seq, task))
 
     def pop_tasks(self, target_min_work: int) -> list[Task]:
         """Pending tasks in priority order until their work reaches ``target_min_work``, made
-        active (``PeerTracker.PopTasks``)."""
-        out: list[Task] = []
-        work = 0
-        heap = self._heap
+        active (``PeerTracker.PopTasks``).
+
+        Within a peer Go compares tasks by priority only (``PriorityCompare``, same target); its
+        heap order on equal priorities is unspecified. Here ties go FIFO: ``pending`` is in
+        queue order. When they all fit under the target (the usual case), a stable sort by
+        priority; else the heap."""
         pending = self.pending
+        if self.pending_work < target_min_work:
+            out = sorted(pending.values(), key=_priority, reverse=True)  # stable
+            pending.clear()
+            self._heap = None
+            work = self.pending_work
+        else:
+            out, work = self._pop_heap(target_min_work)
+        self.pending_work -= work
+        self.active_work += work
         active = self.active
-        while heap and work < target_min_work:
-            neg_prio, _, task = heapq.heappop(heap)
-            if not task.pending or -neg_prio != task.priority:
-                continue  # stale entry
+        for task in out:
             # startTask: pending -> active
-            task.pending = False
-            del pending[task.topic]
-            self.pending_work -= task.work
             same = active.get(task.topic)
             if same is None:
                 active[task.topic] = [task]
             else:
                 same.append(task)
-            self.active_work += task.work
+        return out
+
+    def _pop_heap(self, target_min_work: int) -> tuple[list[Task], int]:
+        """Remove pending tasks in heap order until their work reaches ``target_min_work``
+        (at most ``pending_work``); returns them and their work."""
+        pending = self.pending
+        heap = self._heap
+        if heap is None:
+            heap = self._heap = [(-t.priority, i, t) for i, t in enumerate(pending.values())]
+            heapq.heapify(heap)
+            self._heap_seq = len(heap)
+        out: list[Task] = []
+        work = 0
+        while work < target_min_work:
+            task = heapq.heappop(heap)[2]
+            if pending.get(task.topic) is not task:
+                continue  # stale: popped or removed
+            del pending[task.topic]
             out.append(task)
             work += task.work
         if not pending:
-            heap.clear()  # only stale entries are left
-        return out
+            self._heap = None
+        return out, work
 
     def tasks_done(self, tasks: Iterable[Task]) -> None:
         """Active tasks were sent (``PeerTracker.TaskDone`` for each); unknown tasks are
@@ -217,10 +238,9 @@ class PeerTracker:
         task = self.pending.pop(topic, None)
         if task is None:
             return False
-        task.pending = False
         self.pending_work -= task.work
         if not self.pending:
-            self._heap.clear()  # only stale entries are left
+            self._heap = None  # only stale entries are left
         return True
 
     def is_idle(self) -> bool:
@@ -290,7 +310,7 @@ class PeerTaskQueue:
         if tracker is None:
             self._seq += 1
             tracker = self.trackers[peer] = PeerTracker(peer, self.merger, self._seq)
-        self._seq = tracker.push_tasks(tasks, self._seq)
+        tracker.push_tasks(tasks)
         self._touch(tracker)
 
     def top(self) -> PeerTracker | None:
