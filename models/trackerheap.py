@@ -6,7 +6,9 @@ this heap with their own order key. A tracker whose key may have changed is *tou
 the next :meth:`TrackerHeap.top` every touched tracker is re-keyed at once (a new heap entry
 with a new version), and entries whose version is no longer the tracker's are skipped. The
 keys must be unique (they end with the tracker's creation number), so ties never reach the
-heap's own order.
+heap's own order. Keys are tuples of one length; a heap entry is the key with the version and
+the tracker appended, one flat tuple (``heapq`` compares flat tuples of ints about twice as
+fast as a key tuple nested in an entry tuple; the order is the same).
 """
 
 from __future__ import annotations
@@ -34,9 +36,9 @@ class TrackerHeap(Generic[T]):
 
     __slots__ = ("_dirty", "_heap", "_key")
 
-    def __init__(self, key: Callable[[T], Any]) -> None:
+    def __init__(self, key: Callable[[T], tuple[Any, ...]]) -> None:
         self._key = key
-        self._heap: list[tuple[Any, int, T]] = []
+        self._heap: list[tuple[Any, ...]] = []  # key + (version, tracker)
         self._dirty: list[T] = []
 
     def touch(self, tracker: T) -> None:
@@ -62,7 +64,7 @@ class TrackerHeap(Generic[T]):
                 for t in dirty:
                     t.dirty = False
                 dirty.clear()
-                heap[:] = [(key(t), t.version, t) for t in live]
+                heap[:] = [key(t) + (t.version, t) for t in live]  # noqa: RUF005 (faster)
                 heapq.heapify(heap)
             else:
                 push = heapq.heappush
@@ -70,11 +72,12 @@ class TrackerHeap(Generic[T]):
                     if t.dirty:
                         t.dirty = False
                         t.version += 1
-                        push(heap, (key(t), t.version, t))
+                        push(heap, key(t) + (t.version, t))  # noqa: RUF005 (faster)
                 dirty.clear()
         while heap:
-            _, version, t = heap[0]
-            if version == t.version:
+            entry = heap[0]
+            t = entry[-1]
+            if entry[-2] == t.version:
                 return t
             heapq.heappop(heap)
         return None

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from models.master import peertaskqueue as mq
 from models.poc import peertaskqueue as pq
-from models.poc.engine import BitswapTaskMerger, TaskData
+from models.poc.engine import BitswapTask, BitswapTaskMerger
 
 PEERS = ("a", "b", "c", "d", "e")
 
@@ -40,7 +40,7 @@ def test_poc_top_is_the_least_key(ops):
     for op, peer, cids, n in ops:
         if op == "push":
             tasks = [
-                pq.Task(c, n, 38 if c % 2 else 8000, TaskData(c % 3 == 0, True, 8000, c % 2 == 0))
+                BitswapTask(c, n, 38 if c % 2 else 8000, c % 3 == 0, True, 8000, c % 2 == 0)
                 for c in cids
             ]
             q.push_tasks(peer, tasks)
@@ -82,3 +82,62 @@ def test_master_top_is_the_least_key(ops):
         elif op == "full_thaw":
             q.full_thaw()
         assert q.top() is _scan(q.trackers, mq._order_key)
+
+
+_tracker_ops = st.lists(
+    st.tuples(
+        st.sampled_from(("push", "push", "pop", "done", "remove")),
+        st.lists(st.integers(0, 9), min_size=1, max_size=5),
+        st.integers(0, 4),
+    ),
+    max_size=60,
+)
+
+
+def _scan_pop(pending: list[pq.Task], target_min_work: int) -> list[pq.Task]:
+    """PopTasks by selection: the first task of the highest priority (ties FIFO), again and
+    again, until the work reaches the target."""
+    left = list(pending)
+    out: list[pq.Task] = []
+    work = 0
+    while left and work < target_min_work:
+        best = max(t.priority for t in left)
+        task = next(t for t in left if t.priority == best)
+        left.remove(task)
+        out.append(task)
+        work += task.work
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(_tracker_ops, st.integers(0, 5))
+def test_poc_tracker_pop_is_the_selection_pop(ops, n):
+    """After pushes (with merges and raised priorities), pops, dones and removes, a tracker's
+    pop (a stable sort of the pending tasks by priority) gives the selection order; the work
+    counters follow."""
+    tracker = pq.PeerTracker("a", BitswapTaskMerger(), 0)
+    active: list[pq.Task] = []
+    for op, cids, k in [*ops, ("pop", [0], n)]:
+        if op == "push":
+            tracker.push_tasks(
+                [
+                    BitswapTask(c, k, 38 if c % 2 else 8000, c % 3 == 0, True, 8000, c % 2 == 1)
+                    for c in cids
+                ]
+            )
+        elif op == "pop":
+            before = list(tracker.pending.values())
+            pending_work, active_work = tracker.pending_work, tracker.active_work
+            expected = _scan_pop(before, k * 8000)
+            out = tracker.pop_tasks(k * 8000)
+            assert [id(t) for t in out] == [id(t) for t in expected]
+            assert list(tracker.pending.values()) == [t for t in before if t not in out]
+            work = sum(t.work for t in out)
+            assert tracker.pending_work == pending_work - work
+            assert tracker.pending_work == sum(t.work for t in tracker.pending.values())
+            assert tracker.active_work == active_work + work
+            active += out
+        elif op == "done" and active:
+            tracker.tasks_done([active.pop(k % len(active))])
+        elif op == "remove":
+            tracker.remove(cids[0])

@@ -18,7 +18,7 @@ from models.blockstore import Blockstore
 from models.messages import MAX_PRIORITY, Message, PresenceType, WantType, message_kind
 from models.messages import payload_bytes as payload
 from models.poc.config import PocConfig
-from models.poc.engine import BitswapTaskMerger, PocEngine, TaskData, block_presence_size
+from models.poc.engine import BitswapTask, BitswapTaskMerger, PocEngine, block_presence_size
 from models.poc.ledger import Ledger
 from models.poc.peertaskqueue import PeerTaskQueue, PeerTracker, Task, peer_compare
 from sim.network import Network
@@ -115,8 +115,8 @@ def log(host: Host) -> list[tuple[float, Hashable, tuple[int, ...], dict[int, Pr
     return [(round(t, 9), dst, cids, pres) for t, dst, cids, pres in host.sent]
 
 
-def task(topic: int, prio: int, work: int, wb: bool, have: bool, size: int = 0) -> Task:
-    return Task(topic, prio, work, TaskData(wb, True, size, have))
+def task(topic: int, prio: int, work: int, wb: bool, have: bool, size: int = 0) -> BitswapTask:
+    return BitswapTask(topic, prio, work, wb, True, size, have)
 
 
 # --------------------------------------------------------------------------- peertaskqueue
@@ -209,7 +209,7 @@ def test_bitswap_merger_rules():
     q.push_tasks("a", [task(4, 1, 8000, wb=True, have=True, size=8000)])
     q.push_tasks("a", [task(4, 9, P, wb=False, have=True, size=8000)])
     got = {
-        c: (t.priority, t.work, t.data.is_want_block, t.data.have_block)
+        c: (t.priority, t.work, t.is_want_block, t.have_block)
         for c, t in q.trackers["a"].pending.items()
     }
     assert got == {
@@ -331,7 +331,8 @@ def test_want_have_then_want_block_merge_into_one_block_task():
     eng.message_received("a", have_wants(10, priorities=(5,)))
     eng.message_received("a", wants(10, priorities=(3,)))
     (t,) = eng.queue.trackers["a"].pending.values()
-    assert (t.priority, t.work, t.data) == (5, 8000, TaskData(True, True, 8000, True))
+    fields = (t.priority, t.work, t.is_want_block, t.send_dont_have, t.block_size, t.have_block)
+    assert fields == (5, 8000, True, True, 8000, True)
     assert eng.ledgers["a"].wantlist == {10: (3, WantType.Block)}
     net.run()
     assert log(host) == [(0.0, "b", (1,), {}), (1.0, "a", (10,), {})]
@@ -449,8 +450,8 @@ def test_vanished_block_becomes_dont_have_and_empty_response_is_dropped():
     a DONT_HAVE if the want asked for one, else nothing; a response with nothing in it is
     dropped (tasks done, no signal) and the same pair pops again."""
     net, host, eng = setup({1: 1000})
-    eng.queue.push_tasks("a", [Task(98, 9, 500, TaskData(True, True, 500, True))])
-    eng.queue.push_tasks("b", [Task(99, 9, 500, TaskData(True, False, 500, True))])
+    eng.queue.push_tasks("a", [BitswapTask(98, 9, 500, True, True, 500, True)])
+    eng.queue.push_tasks("b", [BitswapTask(99, 9, 500, True, False, 500, True)])
     eng.message_received("a", wants(1))
     net.run()
     assert log(host) == [(0.0, "a", (1,), {98: DH})]

@@ -5,8 +5,8 @@ are counted in the sender's :class:`~models.poc.ledger.Ledger`; a ``full`` wantl
 then the cancels: a cancel whose want was in the ledger removes it and the pending task of that
 CID (a cancel for a want the ledger no longer has leaves a queued task alone, as in Go); then
 the wants, each recorded in the ledger with its type whether or not we hold the block. Each
-want becomes at most one :class:`~models.poc.peertaskqueue.Task` (topic = CID, the entry's
-priority), all pushed together:
+want becomes at most one :class:`BitswapTask` (a :class:`~models.poc.peertaskqueue.Task`: topic
+= CID, the entry's priority), all pushed together:
 
 =============================  ===========================  =================================
 want                           block held (size S bytes)    block absent
@@ -76,7 +76,6 @@ Cost: that of the workers (:mod:`models.engine_workers`); no SimPy process.
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import dataclass
 from typing import Protocol, cast
 
 from models import engine_workers
@@ -87,7 +86,7 @@ from models.poc.config import PocConfig
 from models.poc.ledger import Ledger
 from models.poc.peertaskqueue import PeerTaskQueue, Task
 
-__all__ = ["BitswapTaskMerger", "EngineHost", "PocEngine", "TaskData", "block_presence_size"]
+__all__ = ["BitswapTask", "BitswapTaskMerger", "EngineHost", "PocEngine", "block_presence_size"]
 
 
 class EngineHost(engine_workers.EngineHost, Protocol):
@@ -104,22 +103,47 @@ def block_presence_size(cid_version: int) -> int:
     return presence_wire_size(PresenceType.Have, cid_version) - 2
 
 
-@dataclass(slots=True)
-class TaskData:
-    """What a task is about (``taskData``, ``internal/decision/taskmerger.go@v0.2.0``)."""
+class BitswapTask(Task):
+    """A queue task with what it is about (``taskData``,
+    ``internal/decision/taskmerger.go@v0.2.0``) in its own fields rather than in ``data``: one
+    object per want instead of two."""
 
-    is_want_block: bool
-    """Send the block (want-block, or a want-have for a small block) rather than a HAVE."""
-    send_dont_have: bool
-    """The want asked for a DONT_HAVE if we do not have the block."""
-    block_size: int
-    """Block size in bytes (0 if we did not have it when the task was made)."""
-    have_block: bool
-    """We had the block when the task was made."""
+    __slots__ = ("block_size", "have_block", "is_want_block", "send_dont_have")
+
+    def __init__(
+        self,
+        topic: int,
+        priority: int,
+        work: int,
+        is_want_block: bool,
+        send_dont_have: bool,
+        block_size: int,
+        have_block: bool,
+    ) -> None:
+        # Task.__init__(self, topic, priority, work), written out: one call per want.
+        self.topic = topic
+        self.priority = priority
+        self.work = work
+        self.data = None
+        self.is_want_block = is_want_block
+        """Send the block (want-block, or a want-have for a small block) rather than a HAVE."""
+        self.send_dont_have = send_dont_have
+        """The want asked for a DONT_HAVE if we do not have the block."""
+        self.block_size = block_size
+        """Block size in bytes (0 if we did not have it when the task was made)."""
+        self.have_block = have_block
+        """We had the block when the task was made."""
+
+    def __repr__(self) -> str:
+        return (
+            f"BitswapTask(topic={self.topic!r}, priority={self.priority}, work={self.work}, "
+            f"is_want_block={self.is_want_block}, send_dont_have={self.send_dont_have}, "
+            f"block_size={self.block_size}, have_block={self.have_block})"
+        )
 
 
-def _data(task: Task) -> TaskData:
-    return cast(TaskData, task.data)
+def _bt(task: Task) -> BitswapTask:
+    return cast(BitswapTask, task)
 
 
 class BitswapTaskMerger:
@@ -128,16 +152,16 @@ class BitswapTaskMerger:
     def has_new_info(self, task: Task, existing: list[Task]) -> bool:
         """True if ``task`` is a want-block and no ``existing`` task is, or it has the block and
         no ``existing`` task has (``HasNewInfo``)."""
-        new = _data(task)
-        if new.is_want_block and not any(_data(t).is_want_block for t in existing):
+        new = _bt(task)
+        if new.is_want_block and not any(_bt(t).is_want_block for t in existing):
             return True
-        return new.have_block and not any(_data(t).have_block for t in existing)
+        return new.have_block and not any(_bt(t).have_block for t in existing)
 
     def merge(self, task: Task, existing: Task) -> None:
         """Fold ``task`` into the pending ``existing`` task of the same CID (``Merge``; the
         queue has already raised the priority)."""
-        new = _data(task)
-        old = _data(existing)
+        new = _bt(task)
+        old = _bt(existing)
         if new.have_block and not old.have_block:
             old.have_block = True
             old.block_size = new.block_size
@@ -155,7 +179,7 @@ _HAVE_WANT = WantType.Have
 _HAVE = PresenceType.Have
 _DONT_HAVE = PresenceType.DontHave
 
-_Popped = tuple[Hashable, list[Task]]
+_Popped = tuple[Hashable, list[BitswapTask]]
 """(peer, tasks) of one ``PopTasks``."""
 
 
@@ -211,7 +235,7 @@ class PocEngine(EngineWorkers[PeerTaskQueue, _Popped]):
         wantlist = ledger.wantlist  # after clear_wantlist (which replaces it)
         presence_work = self.presence_work_bytes
         max_as_block = self.config.max_block_size_replace_has_with_block
-        tasks: list[Task] = []
+        tasks: list[Task] = []  # BitswapTasks
         # Cancels and wants in one pass: Go applies every cancel before any want, but each CID
         # has one entry and the tasks are pushed after the loop, so the result is the same.
         # Go iterates the message's wantlist map (random order); here the message's order.
@@ -229,13 +253,18 @@ class PocEngine(EngineWorkers[PeerTaskQueue, _Popped]):
             size = size_of(cid)
             if size is None:
                 if e.send_dont_have:
-                    data = TaskData(want_type == _BLOCK, True, 0, False)
-                    tasks.append(Task(cid, e.priority, presence_work, data))
+                    tasks.append(
+                        BitswapTask(
+                            cid, e.priority, presence_work, want_type == _BLOCK, True, 0, False
+                        )
+                    )
                 continue  # else recorded in the ledger only; add_blocks may answer it
             # _send_as_block(want_type, size)
             as_block = want_type == _BLOCK or size <= max_as_block
-            data = TaskData(as_block, e.send_dont_have, size, True)
-            tasks.append(Task(cid, e.priority, size if as_block else presence_work, data))
+            task_work = size if as_block else presence_work
+            tasks.append(
+                BitswapTask(cid, e.priority, task_work, as_block, e.send_dont_have, size, True)
+            )
         if tasks:
             queue.push_tasks(src, tasks)
             self._signal_new_work()
@@ -265,9 +294,10 @@ class PocEngine(EngineWorkers[PeerTaskQueue, _Popped]):
                 priority, want_type = entry
                 # _send_as_block(want_type, size)
                 as_block = small or want_type == _BLOCK
-                data = TaskData(as_block, False, size, True)
+                task_work = size if as_block else presence_work
                 push(
-                    ledger.partner, [Task(cid, priority, size if as_block else presence_work, data)]
+                    ledger.partner,
+                    [BitswapTask(cid, priority, task_work, as_block, False, size, True)],
                 )
         else:
             for ledger in self.ledgers.values():
@@ -279,8 +309,8 @@ class PocEngine(EngineWorkers[PeerTaskQueue, _Popped]):
                         continue
                     priority, want_type = entry
                     as_block = want_type == _BLOCK or size <= max_as_block
-                    data = TaskData(as_block, False, size, True)
-                    tasks.append(Task(cid, priority, size if as_block else presence_work, data))
+                    task_work = size if as_block else presence_work
+                    tasks.append(BitswapTask(cid, priority, task_work, as_block, False, size, True))
                 if tasks:
                     # One push per ledger: the same as pushing its tasks one by one (in order).
                     work = True
@@ -293,7 +323,7 @@ class PocEngine(EngineWorkers[PeerTaskQueue, _Popped]):
     def _pop(self) -> _Popped | None:
         """``PopTasks(target_message_size_bytes)``."""
         peer, tasks, _ = self.queue.pop_tasks(self.config.target_message_size_bytes)
-        return (peer, tasks) if tasks else None
+        return (peer, cast(list[BitswapTask], tasks)) if tasks else None
 
     def _thaw_round(self) -> None:
         """``ThawRound`` with ``IgnoreFreezing(true)``: nothing is frozen, nothing to do (the
@@ -304,12 +334,11 @@ class PocEngine(EngineWorkers[PeerTaskQueue, _Popped]):
         the blockstore (or a DONT_HAVE if the want asked for one), in task order."""
         peer, tasks = popped
         presences: dict[int, PresenceType] = {}
-        block_tasks: list[Task] = []
+        block_tasks: list[BitswapTask] = []
         for t in tasks:
-            d = t.data
-            if not d.have_block:
+            if not t.have_block:
                 presences[t.topic] = _DONT_HAVE
-            elif d.is_want_block:
+            elif t.is_want_block:
                 block_tasks.append(t)
             else:
                 presences[t.topic] = _HAVE
@@ -321,7 +350,7 @@ class PocEngine(EngineWorkers[PeerTaskQueue, _Popped]):
             size = size_of(t.topic)
             if size is not None:
                 msg.add_block(t.topic, size)
-            elif _data(t).send_dont_have:
+            elif t.send_dont_have:
                 msg.add_dont_have(t.topic)  # the block vanished
         return peer, msg
 

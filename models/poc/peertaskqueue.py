@@ -1,9 +1,9 @@
 """The poc engine's request queue: go-peertaskqueue v0.2.0 (tasks with work, popped by size).
 
 A :class:`Task` has a *topic* (the CID), a *priority* (higher first), an amount of *work* (the
-bytes it will put in a response) and *data* for the user (the engine's
-:class:`~models.poc.engine.TaskData`). Each peer's :class:`PeerTracker` holds at most one
-*pending* task per topic and the *active* tasks (popped, not yet done). Sources:
+bytes it will put in a response) and *data* for the user (the engine subclasses :class:`Task`
+instead: :class:`~models.poc.engine.BitswapTask`). Each peer's :class:`PeerTracker` holds at
+most one *pending* task per topic and the *active* tasks (popped, not yet done). Sources:
 ``peertaskqueue.go``, ``peertracker/peertracker.go``, ``peertask/peertask.go`` @go-peertaskqueue
 v0.2.0, the version in go-bitswap's ``go.mod@v0.2.0``.
 
@@ -23,16 +23,19 @@ Freezing is not modelled: the v0.2.0 engine builds its queue with ``IgnoreFreezi
 (``internal/decision/engine.go@v0.2.0``), so no peer is ever frozen, ``freezeVal`` stays 0 in
 ``PeerCompare`` and ``PopTasks``, and ``ThawRound`` / ``FullThaw`` change nothing.
 
-Go keeps peers and each peer's tasks in heaps (go-ipfs-pq). Here too: the peers are a lazy
-``heapq`` keyed by :func:`_order_key` (O(log peers) per pop), and each peer's tasks are a lazy
-``heapq``. Where Go's heap order is unspecified (ties), this module picks a deterministic order
-and says so.
+Go keeps peers and each peer's tasks in heaps (go-ipfs-pq). The peers here are a lazy
+``heapq`` keyed by :func:`_order_key` (O(log peers) per pop). A peer's pending tasks are a dict
+in queue order: a pop that takes them all (nine pops in ten in the poc headline run) sorts them
+by priority; a lazy ``heapq`` is built only when a pop takes some of them, and kept while they
+stay pending. Where Go's heap order is unspecified (ties), this module picks a deterministic
+order and says so.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Hashable, Iterable
+from operator import attrgetter
 from typing import Any, Protocol
 
 from models.trackerheap import TrackerHeap
@@ -53,7 +56,7 @@ class Task:
     Compared and hashed by identity, as Go keys active tasks by pointer.
     """
 
-    __slots__ = ("data", "pending", "priority", "seq", "topic", "work")
+    __slots__ = ("data", "priority", "topic", "work")
 
     def __init__(self, topic: int, priority: int, work: int, data: Any = None) -> None:
         self.topic = topic
@@ -61,16 +64,15 @@ class Task:
         self.work = work
         """Bytes this task adds to a response (the tracker's active/pending work)."""
         self.data = data
-        self.seq = 0
-        """Queue sequence number when queued (Go's ``created``); orders equal priorities."""
-        self.pending = False
-        """Queued in a tracker and not yet popped or removed."""
 
     def __repr__(self) -> str:
         return (
             f"Task(topic={self.topic!r}, priority={self.priority}, work={self.work}, "
             f"data={self.data!r})"
         )
+
+
+_priority = attrgetter("priority")
 
 
 class TaskMerger(Protocol):
@@ -100,6 +102,7 @@ class PeerTracker:
 
     __slots__ = (
         "_heap",
+        "_heap_seq",
         "active",
         "active_work",
         "created",
@@ -116,16 +119,20 @@ class PeerTracker:
         self.target = target
         self.merger = merger
         self.pending: dict[int, Task] = {}
-        """Topic -> the pending task (Go's ``pendingTasks``), in the order first queued."""
+        """Topic -> the pending task (Go's ``pendingTasks``), in the order queued (a merge
+        keeps the place; a topic queued again after a pop or remove goes last)."""
         self.active: dict[int, list[Task]] = {}
         """Topic -> its active tasks, popped in that order (Go: a set of task pointers)."""
         self.active_work = 0
         """Work of the active tasks (``activeWork``)."""
         self.pending_work = 0
         """Work of the pending tasks (what ``getPendingWork`` sums on every pop)."""
-        # Lazy heap of (-priority, seq, task); an entry is stale once the task left the queue
-        # or its priority was raised (a fresher entry was pushed then).
-        self._heap: list[tuple[int, int, Task]] = []
+        # For pops that take only some pending tasks: a lazy heap of (-priority, place, task),
+        # built at the first such pop and kept while tasks stay pending (None otherwise). An
+        # entry is stale once its task is no longer the pending one of its topic; a raised
+        # priority drops the heap.
+        self._heap: list[tuple[int, int, Task]] | None = None
+        self._heap_seq = 0
         self.created = seq
         """Queue sequence number at creation."""
         self.last_served = -1
@@ -136,9 +143,8 @@ class PeerTracker:
         """Changed since its live heap entry was made (the queue re-keys it before a pop)."""
 
     # ------------------------------------------------------------------ tasks
-    def push_tasks(self, tasks: Iterable[Task], next_seq: Callable[[], int]) -> None:
-        """Queue, merge or drop each task (``PeerTracker.PushTasks``; see the module docstring).
-        ``next_seq()`` numbers the newly queued tasks."""
+    def push_tasks(self, tasks: Iterable[Task]) -> None:
+        """Queue, merge or drop each task (``PeerTracker.PushTasks``; see the module docstring)."""
         pending = self.pending
         active = self.active
         merger = self.merger
@@ -151,56 +157,79 @@ class PeerTracker:
             if existing is not None:
                 if task.priority > existing.priority:
                     existing.priority = task.priority
-                    heapq.heappush(self._heap, (-existing.priority, existing.seq, existing))
+                    self._heap = None  # its entry is out of order
                 old_work = existing.work
                 merger.merge(task, existing)
                 self.pending_work += existing.work - old_work
                 continue
-            task.seq = next_seq()
-            task.pending = True
             pending[topic] = task
             self.pending_work += task.work
-            # Within a peer Go compares tasks by priority only (PriorityCompare, same target);
-            # its heap order on equal priorities is unspecified. Here ties go FIFO.
-            heapq.heappush(self._heap, (-task.priority, task.seq, task))
+            if self._heap is not None:
+                self._heap_seq += 1
+                heapq.heappush(self._heap, (-task.priority, self._heap_seq, task))
 
     def pop_tasks(self, target_min_work: int) -> list[Task]:
         """Pending tasks in priority order until their work reaches ``target_min_work``, made
-        active (``PeerTracker.PopTasks``)."""
-        out: list[Task] = []
-        work = 0
-        heap = self._heap
+        active (``PeerTracker.PopTasks``).
+
+        Within a peer Go compares tasks by priority only (``PriorityCompare``, same target); its
+        heap order on equal priorities is unspecified. Here ties go FIFO: ``pending`` is in
+        queue order. When they all fit under the target (the usual case), a stable sort by
+        priority; else the heap."""
         pending = self.pending
+        if self.pending_work < target_min_work:
+            out = sorted(pending.values(), key=_priority, reverse=True)  # stable
+            pending.clear()
+            self._heap = None
+            work = self.pending_work
+        else:
+            out, work = self._pop_heap(target_min_work)
+        self.pending_work -= work
+        self.active_work += work
         active = self.active
-        while heap and work < target_min_work:
-            neg_prio, _, task = heapq.heappop(heap)
-            if not task.pending or -neg_prio != task.priority:
-                continue  # stale entry
+        for task in out:
             # startTask: pending -> active
-            task.pending = False
-            del pending[task.topic]
-            self.pending_work -= task.work
             same = active.get(task.topic)
             if same is None:
                 active[task.topic] = [task]
             else:
                 same.append(task)
-            self.active_work += task.work
+        return out
+
+    def _pop_heap(self, target_min_work: int) -> tuple[list[Task], int]:
+        """Remove pending tasks in heap order until their work reaches ``target_min_work``
+        (at most ``pending_work``); returns them and their work."""
+        pending = self.pending
+        heap = self._heap
+        if heap is None:
+            heap = self._heap = [(-t.priority, i, t) for i, t in enumerate(pending.values())]
+            heapq.heapify(heap)
+            self._heap_seq = len(heap)
+        out: list[Task] = []
+        work = 0
+        while work < target_min_work:
+            task = heapq.heappop(heap)[2]
+            if pending.get(task.topic) is not task:
+                continue  # stale: popped or removed
+            del pending[task.topic]
             out.append(task)
             work += task.work
         if not pending:
-            heap.clear()  # only stale entries are left
-        return out
+            self._heap = None
+        return out, work
 
-    def task_done(self, task: Task) -> None:
-        """An active task was sent (``PeerTracker.TaskDone``); unknown tasks are ignored."""
-        same = self.active.get(task.topic)
-        if same is None or task not in same:
-            return
-        same.remove(task)
-        if not same:
-            del self.active[task.topic]
-        self.active_work -= task.work
+    def tasks_done(self, tasks: Iterable[Task]) -> None:
+        """Active tasks were sent (``PeerTracker.TaskDone`` for each); unknown tasks are
+        ignored."""
+        active = self.active
+        for task in tasks:
+            same = active.get(task.topic)
+            if same is None or task not in same:
+                continue
+            same.remove(task)
+            if not same:
+                del active[task.topic]
+            self.active_work -= task.work
         if self.active_work < 0:
             raise RuntimeError(f"more work finished than started for peer {self.target!r}")
 
@@ -209,8 +238,9 @@ class PeerTracker:
         task = self.pending.pop(topic, None)
         if task is None:
             return False
-        task.pending = False
         self.pending_work -= task.work
+        if not self.pending:
+            self._heap = None  # only stale entries are left
         return True
 
     def is_idle(self) -> bool:
@@ -268,10 +298,6 @@ class PeerTaskQueue:
         self._touch = self._order.touch
         """``_touch(tracker)``: its order key may have changed (re-keyed before :meth:`top`)."""
 
-    def _next_seq(self) -> int:
-        self._seq += 1
-        return self._seq
-
     def _drop(self, tracker: PeerTracker) -> None:
         del self.trackers[tracker.target]
         self._order.drop(tracker)
@@ -282,8 +308,9 @@ class PeerTaskQueue:
         every task is dropped (as in Go)."""
         tracker = self.trackers.get(peer)
         if tracker is None:
-            tracker = self.trackers[peer] = PeerTracker(peer, self.merger, self._next_seq())
-        tracker.push_tasks(tasks, self._next_seq)
+            self._seq += 1
+            tracker = self.trackers[peer] = PeerTracker(peer, self.merger, self._seq)
+        tracker.push_tasks(tasks)
         self._touch(tracker)
 
     def top(self) -> PeerTracker | None:
@@ -301,13 +328,18 @@ class PeerTaskQueue:
         first (oldest first), then the one whose last pop returned tasks longest ago. This
         replaces Go's heap order, which is unspecified on ties.
         """
-        tracker = self.top()
+        tracker = self._order.top(self.trackers.values(), len(self.trackers))  # self.top()
         if tracker is None:
             return None, [], -1
+        if not tracker.pending:  # nothing to pop (no peer has pending tasks)
+            if not tracker.active:
+                self._drop(tracker)  # idle
+            return tracker.target, [], tracker.pending_work
         out = tracker.pop_tasks(target_min_work)
         if out:
-            tracker.last_served = self._next_seq()
-        if tracker.is_idle():
+            self._seq += 1
+            tracker.last_served = self._seq
+        if not tracker.pending and not tracker.active:  # tracker.is_idle()
             self._drop(tracker)
         elif out:
             self._touch(tracker)
@@ -319,9 +351,10 @@ class PeerTaskQueue:
         tracker = self.trackers.get(peer)
         if tracker is None:
             return
-        for task in tasks:
-            tracker.task_done(task)
-        self._touch(tracker)
+        tracker.tasks_done(tasks)
+        if tracker.pending:
+            # Without pending tasks its order key ignores the active work: unchanged.
+            self._touch(tracker)
 
     def remove(self, topic: int, peer: Hashable) -> bool:
         """Drop ``peer``'s pending task of ``topic`` (``Remove``); no freezing. Returns whether
@@ -336,8 +369,9 @@ class PeerTaskQueue:
     def pop_would_act(self) -> bool:
         """Whether a ``PopTasks`` now would change anything: the peer a pop would pick has
         pending tasks, or is idle (and would be dropped)."""
-        top = self.top()
-        return top is not None and (bool(top.pending) or top.is_idle())
+        top = self._order.top(self.trackers.values(), len(self.trackers))  # self.top()
+        # has pending tasks, or is idle (no pending and no active tasks)
+        return top is not None and (bool(top.pending) or not top.active)
 
     def __len__(self) -> int:
         """Number of peer trackers."""
