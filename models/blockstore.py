@@ -25,7 +25,7 @@ __all__ = ["Blockstore"]
 class Blockstore:
     """A set of CIDs with block sizes in bytes, and counters of what was stored."""
 
-    __slots__ = ("_sizes", "bytes_stored", "get_latency_s")
+    __slots__ = ("_sizes", "bytes_stored", "get_latency_s", "size_of")
 
     def __init__(self, get_latency_s: float = 0.0) -> None:
         """``get_latency_s``: delay per block Get in seconds, applied by the caller."""
@@ -35,16 +35,16 @@ class Blockstore:
         self.get_latency_s = float(get_latency_s)
         self.bytes_stored = 0
         """Sum of the sizes of the blocks stored, bytes."""
+        self.size_of = self._sizes.get
+        """``size_of(cid)``: block size in bytes, or None if absent (go's ``GetSize``). The
+        dict's own ``get``, without a Python call around it: both engines ask it for every want
+        received (1.3 million times in the poc headline)."""
 
     def has(self, cid: int) -> bool:
         """Whether the block is stored."""
         return cid in self._sizes
 
     __contains__ = has
-
-    def size_of(self, cid: int) -> int | None:
-        """Block size in bytes, or None if absent (go's ``GetSize``)."""
-        return self._sizes.get(cid)
 
     def put(self, cid: int, size_bytes: int) -> bool:
         """Store a block; returns False (and changes nothing) if it was already present."""
