@@ -34,7 +34,7 @@ same want-haves as go-bitswap's full scan after its peer want manager drops dupl
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Container, Hashable, Iterable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -164,15 +164,38 @@ class SessionWantSender:
                 presence[peer] = UNKNOWN if known is None else HAVE if known else DONT_HAVE
         self._dirty[cid] = None
 
-    def _set_presence(self, wi: WantInfo, cid: int, peer: Hashable) -> None:
-        """Record what the block presence manager now knows of ``peer`` having ``cid``."""
-        known = self._bpm.presence(peer, cid)
-        bp = UNKNOWN if known is None else HAVE if known else DONT_HAVE
-        wi.presence[peer] = bp
-        if bp == HAVE:
-            wi.exhausted = False
-        if bp != DONT_HAVE:
-            self._dirty[cid] = None
+    def _record_presences(
+        self,
+        peer: Hashable,
+        cids: Iterable[int],
+        skip: Container[int] = (),
+        sent_want_block: Container[int] = (),
+    ) -> None:
+        """For each wanted CID of ``cids`` not in ``skip``: record what the block presence
+        manager now knows of ``peer`` having it, and if ``peer`` was sent a want-block for it
+        (``sent_want_block``), take ``peer`` out of its sent-to (it answered DONT_HAVE). A CID
+        whose decision may change is marked dirty. One call per list, not per CID: this runs
+        for every presence received."""
+        wants = self.wants
+        by_cid = self._bpm.by_cid
+        dirty = self._dirty
+        for cid in cids:
+            if cid in skip:
+                continue
+            wi = wants.get(cid)
+            if wi is None:
+                continue
+            peers_known = by_cid.get(cid)  # bpm.presence(peer, cid), inlined
+            known = None if peers_known is None else peers_known.get(peer)
+            bp = UNKNOWN if known is None else HAVE if known else DONT_HAVE
+            wi.presence[peer] = bp
+            if bp == HAVE:
+                wi.exhausted = False
+            if bp != DONT_HAVE:
+                dirty[cid] = None
+            if cid in sent_want_block and peer in wi.sent_to:
+                wi.sent_to.remove(peer)
+                dirty[cid] = None
 
     def _process_availability(
         self, availability: dict[Hashable, bool]
@@ -202,9 +225,7 @@ class SessionWantSender:
         """A peer not in the session joins it: ``[peer]`` (newly available)."""
         self.peers[peer] = None
         self.peers_discovered = True
-        set_presence = self._set_presence
-        for cid, wi in self.wants.items():
-            set_presence(wi, cid, peer)
+        self._record_presences(peer, self.wants)
         self.consecutive_dont_haves.pop(peer, None)
         return [peer]
 
@@ -234,52 +255,19 @@ class SessionWantSender:
             got = ()
         prune = False
         out: dict[int, None] = {}
-        by_cid = self._bpm.by_cid
-        dirty = self._dirty
         if dont_haves:
             limit = self._cfg.peer_dont_have_limit
-            sent_wb = self.sent_want_blocks.get(sender, ())
             for cid in dont_haves:
                 count = cdh.get(sender, 0)
                 if count == limit:
                     prune = True
                 else:
                     cdh[sender] = count + 1
-                if cid in got:
-                    continue
-                out[cid] = None
-                wi = wants.get(cid)
-                if wi is None:
-                    continue  # no presence to record, nor a sent-to to clear
-                # self._set_presence(wi, cid, sender) and bpm.presence(sender, cid), inlined:
-                # one per presence received (with the call, one run of poc 32 leeches / 100 MiB
-                # took 24.2 s, not 21.8 s; single runs on this machine vary by 10-20 %)
-                peers_known = by_cid.get(cid)
-                known = None if peers_known is None else peers_known.get(sender)
-                bp = UNKNOWN if known is None else HAVE if known else DONT_HAVE
-                wi.presence[sender] = bp
-                if bp == HAVE:
-                    wi.exhausted = False
-                if bp != DONT_HAVE:
-                    dirty[cid] = None
-                if cid in sent_wb and sender in wi.sent_to:
-                    wi.sent_to.remove(sender)
-                    dirty[cid] = None
-        if haves:
-            for cid in haves:
                 if cid not in got:
-                    wi = wants.get(cid)
-                    if wi is None:
-                        continue
-                    # self._set_presence(wi, cid, sender), inlined as above
-                    peers_known = by_cid.get(cid)
-                    known = None if peers_known is None else peers_known.get(sender)
-                    bp = UNKNOWN if known is None else HAVE if known else DONT_HAVE
-                    wi.presence[sender] = bp
-                    if bp == HAVE:
-                        wi.exhausted = False
-                    if bp != DONT_HAVE:
-                        dirty[cid] = None
+                    out[cid] = None
+            self._record_presences(sender, dont_haves, got, self.sent_want_blocks.get(sender, ()))
+        if haves:
+            self._record_presences(sender, haves, got)
             cdh.pop(sender, None)
             prune = False
         if prune and not self._bpm.peer_has_any_block(sender, wants):
