@@ -56,10 +56,10 @@ _ops_st = st.lists(
 def test_fast_extraction_equals_sized_extraction(ops, supports_have):
     fast, _ = _queue(supports_have)
     sized, _ = _queue(supports_have)
-    sized._max_entry_bytes = 10**9  # always take the sized path
     _fill(fast, ops)
     _fill(sized, ops)
-    assert _dump(fast._extract()) == _dump(sized._extract())
+    assert fast._fits_whole()
+    assert _dump(fast._extract_all()[0]) == _dump(sized._extract_sized())
     assert fast.bcst.pending == sized.bcst.pending
     assert fast.peer_wants.pending == sized.peer_wants.pending
     assert fast.peer_wants.all == sized.peer_wants.all
@@ -93,7 +93,8 @@ def test_size_limit_cuts_the_message():
     sendDontHave counts 38 (cid) + 6 (priority) + 2 (want type) + 2 (sendDontHave) = 48 B."""
     q, _ = _queue(max_message_size_bytes=100)
     q.add_wants([], list(range(5)))
-    assert list(q._extract().entries) == [0, 1, 2]
+    assert not q._fits_whole()
+    assert list(q._extract_sized().entries) == [0, 1, 2]
     assert list(q.peer_wants.pending) == [0, 1, 2, 3, 4]  # removed once sent (_send_message)
 
 

@@ -125,14 +125,11 @@ class DontHaveTimeoutManager:
             self._check()
 
     def cancel_pending(self, cids: Iterable[int]) -> None:
-        active = self._active
         for cid in cids:
-            entry = active.pop(cid, None)
-            if entry is not None:
-                entry[1] = False
+            self.cancel_one(cid)
 
     def cancel_one(self, cid: int) -> None:
-        """:meth:`cancel_pending` of one CID."""
+        """A CANCEL for ``cid`` (the block arrived): stop its timeout, if any."""
         entry = self._active.pop(cid, None)
         if entry is not None:
             entry[1] = False
@@ -346,14 +343,9 @@ class MessageQueue:
         pending = len(self.bcst.pending) + len(self.peer_wants.pending) + len(self.cancels)
         return pending * self._max_entry_bytes < self._cfg.max_message_size_bytes
 
-    def _extract(self) -> Message:
-        """``extractOutgoingMessage``."""
-        if self._fits_whole():
-            return self._extract_all()[0]
-        return self._extract_sized()
-
     def _extract_sized(self) -> Message:
-        """``extractOutgoingMessage``, sizing each entry against the limit."""
+        """``extractOutgoingMessage``, sizing each entry against the limit (see
+        :meth:`_extract_all` for when every entry fits)."""
         msg = Message()
         limit = self._cfg.max_message_size_bytes
         version = self._cid_version
