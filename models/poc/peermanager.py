@@ -103,8 +103,6 @@ class PeerWantManager:
     def prepare_send_cancels(self, cids: list[int]) -> dict[Hashable, list[int]]:
         """Per peer, the CIDs it was sent a want for (and forget them). Peers come in the order
         they connected, as a scan of every peer would visit them."""
-        if len(cids) == 1:
-            return {peer: cids[:] for peer in self.prepare_send_cancel(cids[0])}
         targets: set[Hashable] = set()
         for cid in cids:
             targets |= self._sent.get(cid, set())
