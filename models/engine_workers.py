@@ -206,8 +206,7 @@ class EngineWorkers(ABC, Generic[Q, W]):
                 self._next_envelope()
         finally:
             self._pumping = False
-        if self._waiting and not self._tick_pending:  # what _arm_ticker checks first
-            self._arm_ticker()
+        self._arm_ticker()
 
     def _next_envelope(self) -> None:
         """One pair runs ``nextEnvelope`` until it starts a preparation or waits."""
@@ -224,8 +223,7 @@ class EngineWorkers(ABC, Generic[Q, W]):
                 return
             work = self._pop()
         dst, msg = self._envelope(work)
-        n = len(msg.blocks)
-        delay = self._read_delay(n) if n else 0.0
+        delay = self._read_delay(len(msg.blocks))
         if delay > 0.0:
             self._preparing += 1
             self.net.call_at(delay, self._on_read, (work, dst, msg))
