@@ -368,28 +368,7 @@ def proto_size(msg: Message, cid_version: int, protocol: str) -> int:
     (``mes.ToProtoV1().Size()``, ``internal/testnet/virtual.go@v0.2.0``). The non-nullable
     ``wantlist`` wrapper is always encoded (≥ 2 B); ``full`` adds 2 B.
     """
-    t = _TABLES.get((cid_version, protocol)) or _table(cid_version, protocol)
-    entries = msg.entries
-    wl = 2 if msg.full else 0
-    if entries:
-        flags = t.flags
-        wl += t.entry_fixed * len(entries)
-        for e in entries.values():
-            p = e.priority
-            wl += flags[e.cancel * 4 + e.want_type * 2 + e.send_dont_have] + (
-                6 if p >= 0x10000000 else _priority_field(p)
-            )
-    size = 1 + uvarint_len(wl) + wl
-    for d in msg.blocks.values():
-        inner = _BLOCK_FIXED + d + (1 if d < 0x80 else uvarint_len(d))
-        size += 1 + uvarint_len(inner) + inner
-    presences = msg.presences
-    if presences:
-        if not t.has_presences:
-            raise ValueError("master (v0.1.8) messages cannot carry block presences")
-        n_dont = sum(presences.values())
-        size += t.presence[0] * len(presences) + 2 * n_dont
-    return size
+    return _account(msg, cid_version, protocol)[0]
 
 
 def wire_size(msg: Message, cid_version: int, protocol: str) -> int:
@@ -430,67 +409,17 @@ def entry_counts(msg: Message) -> dict[str, int]:
 
     A cancel entry counts as ``cancel`` whatever its want type.
     """
-    wb = wh = c = 0
-    for e in msg.entries.values():
-        if e.cancel:
-            c += 1
-        elif e.want_type:
-            wh += 1
-        else:
-            wb += 1
-    presences = msg.presences
-    dh = sum(presences.values())
-    return {
-        WANT_BLOCK: wb,
-        WANT_HAVE: wh,
-        CANCEL: c,
-        BLOCK: len(msg.blocks),
-        HAVE: len(presences) - dh,
-        DONT_HAVE: dh,
-    }
+    counts = dict.fromkeys(KINDS, 0)
+    counts.update(_account(msg, 1, PROTOCOL_POC)[2])
+    return counts
 
 
 def count_entries(msg: Message, into: dict[str, int]) -> str:
     """Add :func:`entry_counts` of ``msg`` to ``into`` (only kinds with a non-zero count, in
-    :data:`KINDS` order) and return :func:`message_kind` of ``msg``: both in one pass, for the
-    per-message accounting of every send and receive."""
-    blocks = msg.blocks
-    presences = msg.presences
-    entries = msg.entries
-    kind = EMPTY
-    if entries:
-        wb = wh = c = 0
-        for e in entries.values():
-            if e.cancel:
-                c += 1
-            elif e.want_type:
-                wh += 1
-            else:
-                wb += 1
-        if wb:
-            into[WANT_BLOCK] = into.get(WANT_BLOCK, 0) + wb
-        if wh:
-            into[WANT_HAVE] = into.get(WANT_HAVE, 0) + wh
-        if c:
-            into[CANCEL] = into.get(CANCEL, 0) + c
-        kind = WANT_BLOCK if wb else WANT_HAVE if wh else CANCEL
-    if presences:
-        if blocks:
-            into[BLOCK] = into.get(BLOCK, 0) + len(blocks)
-        dh = sum(presences.values())
-        h = len(presences) - dh
-        if h:
-            into[HAVE] = into.get(HAVE, 0) + h
-        if dh:
-            into[DONT_HAVE] = into.get(DONT_HAVE, 0) + dh
-        if h == dh:
-            kind = DONT_HAVE if next(iter(presences.values())) else HAVE
-        else:
-            kind = HAVE if h > dh else DONT_HAVE
-    elif blocks:
-        into[BLOCK] = into.get(BLOCK, 0) + len(blocks)
-    if blocks:
-        kind = BLOCK
+    :data:`KINDS` order) and return :func:`message_kind` of ``msg``."""
+    _, kind, counts = _account(msg, 1, PROTOCOL_POC)
+    for k, n in counts:
+        into[k] = into.get(k, 0) + n
     return kind
 
 
@@ -500,6 +429,15 @@ def account(
     """:func:`wire_size`, :func:`message_kind` and the non-zero :func:`entry_counts` (as
     ``(kind, count)`` pairs in :data:`KINDS` order) of ``msg``, in one pass over its entries:
     the per-message accounting of every send."""
+    size, kind, counts = _account(msg, cid_version, protocol)
+    return size + uvarint_len(size), kind, counts
+
+
+def _account(
+    msg: Message, cid_version: int, protocol: str
+) -> tuple[int, str, tuple[tuple[str, int], ...]]:
+    """:func:`proto_size`, :func:`message_kind` and the non-zero counts of ``msg`` in one pass:
+    the one implementation of the sizes and counts (see the module docstring for the rules)."""
     t = _TABLES.get((cid_version, protocol)) or _table(cid_version, protocol)
     entries = msg.entries
     blocks = msg.blocks
@@ -554,7 +492,7 @@ def account(
                 kind = HAVE if h > dh else DONT_HAVE
     if blocks:
         kind = BLOCK
-    return size + uvarint_len(size), kind, tuple(counts)
+    return size, kind, tuple(counts)
 
 
 def message_kind(msg: Message) -> str:
@@ -565,22 +503,4 @@ def message_kind(msg: Message) -> str:
     else ``want-have`` if any non-cancel want-have, else ``cancel``. An empty message ->
     ``empty``.
     """
-    if msg.blocks:
-        return BLOCK
-    presences = msg.presences
-    if presences:
-        dh = sum(presences.values())
-        h = len(presences) - dh
-        if h == dh:
-            return DONT_HAVE if next(iter(presences.values())) else HAVE
-        return HAVE if h > dh else DONT_HAVE
-    entries = msg.entries
-    if entries:
-        has_want_have = False
-        for e in entries.values():
-            if not e.cancel:
-                if not e.want_type:
-                    return WANT_BLOCK
-                has_want_have = True
-        return WANT_HAVE if has_want_have else CANCEL
-    return EMPTY
+    return _account(msg, 1, PROTOCOL_POC)[1]
