@@ -10,111 +10,120 @@ Go iterates its peer maps; here peers are visited in the order they connected.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable
 
 from models.poc.messagequeue import MessageQueue
 
 __all__ = ["PeerManager", "PeerWantManager"]
 
+_NOT_SENT, _SENT_HAVE, _SENT_BLOCK = 0, 1, 2
+
 
 class PeerWantManager:
-    """Per peer: CIDs sent as want-block, CIDs sent as want-have."""
+    """Per peer: which CIDs were sent as want-block and which as want-have
+    (``peerWantManager``, ``internal/peermanager/peerwantmanager.go@v0.2.0``).
 
-    __slots__ = ("_added", "_rank", "_sent", "peer_wants")
+    Go keeps two CID sets per peer (``wantBlocks``, ``wantHaves``). A CID is in at most one of
+    them, so here each peer has one ``bytearray`` indexed by CID holding ``0`` (not sent),
+    ``1`` (sent as want-have) or ``2`` (sent as want-block). CIDs are the small consecutive
+    ints of :class:`models.dag.CidAllocator`. The tables hold an entry per pair of peers and
+    CID, the largest state of a big poc run: two Python sets cost 30 to 60 bytes per entry, a
+    byte table 1 byte (docs/performance.md, "Memory"). All tables have the same length,
+    :attr:`size`, grown (doubling) when a larger CID shows up.
+
+    Cancels scan every peer, as Go's ``PrepareSendCancels`` does.
+    """
+
+    __slots__ = ("peer_wants", "size")
 
     def __init__(self) -> None:
-        self.peer_wants: dict[Hashable, tuple[set[int], set[int]]] = {}
-        self._sent: dict[int, set[Hashable]] = {}
-        """CID -> peers sent a want for it (so cancels visit only those)."""
-        self._rank: dict[Hashable, int] = {}
-        self._added = 0
+        self.peer_wants: dict[Hashable, bytearray] = {}
+        """Peer -> CID -> 0 (not sent), 1 (want-have) or 2 (want-block); in connection order
+        (a peer that reconnects goes last)."""
+        self.size = 0
+        """Length of every table: the CIDs it can hold are ``0 .. size - 1``."""
+
+    def _fit(self, cids: list[int]) -> None:
+        """Grow every table so that it holds ``cids``."""
+        top = max(cids)
+        if top >= self.size:
+            size = max(top + 1, 2 * self.size)
+            extra = bytes(size - self.size)
+            for sent in self.peer_wants.values():
+                sent.extend(extra)
+            self.size = size
 
     def add_peer(self, peer: Hashable) -> None:
         if peer not in self.peer_wants:
-            self.peer_wants[peer] = (set(), set())
-            self._added += 1
-            self._rank[peer] = self._added
+            self.peer_wants[peer] = bytearray(self.size)
 
     def remove_peer(self, peer: Hashable) -> None:
-        sets = self.peer_wants.pop(peer, None)
-        if sets is not None:
-            for cid in sets[0] | sets[1]:
-                self._sent[cid].discard(peer)
-            del self._rank[peer]
-
-    def _mark(self, peer: Hashable, cid: int) -> None:
-        sent = self._sent.get(cid)
-        if sent is None:
-            self._sent[cid] = {peer}
-        else:
-            sent.add(peer)
+        self.peer_wants.pop(peer, None)
 
     def prepare_broadcast_want_haves(self, cids: list[int]) -> dict[Hashable, list[int]]:
         """Per peer, the want-haves it has not been sent in any form yet (and record them)."""
         out: dict[Hashable, list[int]] = {}
-        for peer, (blocks, haves) in self.peer_wants.items():
+        if not cids:
+            return out
+        self._fit(cids)
+        for peer, sent in self.peer_wants.items():
+            new = []
             for cid in cids:
-                if cid not in blocks and cid not in haves:
-                    haves.add(cid)
-                    self._mark(peer, cid)
-                    out.setdefault(peer, []).append(cid)
+                if not sent[cid]:
+                    sent[cid] = _SENT_HAVE
+                    new.append(cid)
+            if new:
+                out[peer] = new
         return out
 
     def prepare_send_wants(
-        self, peer: Hashable, want_blocks: Iterable[int], want_haves: Iterable[int]
+        self, peer: Hashable, want_blocks: list[int], want_haves: list[int]
     ) -> tuple[list[int], list[int]]:
         """Filter one peer's wants: new want-blocks (superseding want-haves), new want-haves."""
-        sets = self.peer_wants.get(peer)
-        if sets is None:
+        sent = self.peer_wants.get(peer)
+        if sent is None:
             return [], []
-        blocks, haves = sets
-        if not want_blocks and haves.issuperset(want_haves):
-            return [], []  # every want-have was sent already (the common case)
+        if want_blocks:
+            self._fit(want_blocks)
+        if want_haves:
+            self._fit(want_haves)
         res_blocks = []
         for cid in want_blocks:
-            if cid not in blocks:
-                blocks.add(cid)
+            if sent[cid] != _SENT_BLOCK:
+                sent[cid] = _SENT_BLOCK
                 res_blocks.append(cid)
-                haves.discard(cid)
-                self._mark(peer, cid)
         res_haves = []
         for cid in want_haves:
-            if cid not in blocks and cid not in haves:
-                haves.add(cid)
+            if not sent[cid]:
+                sent[cid] = _SENT_HAVE
                 res_haves.append(cid)
-                self._mark(peer, cid)
         return res_blocks, res_haves
 
     def prepare_send_cancel(self, cid: int) -> list[Hashable]:
         """:meth:`prepare_send_cancels` of one CID: the peers it was sent to, in the order they
-        connected (and forget it). ``_sent[cid]`` holds exactly the peers whose sets contain
-        ``cid``, so those are the targets, taken whole."""
-        sent = self._sent.pop(cid, None)
-        if not sent:
-            return []
-        peer_wants = self.peer_wants
-        targets = sorted(sent, key=self._rank.__getitem__) if len(sent) > 1 else list(sent)
-        for peer in targets:
-            blocks, haves = peer_wants[peer]
-            blocks.discard(cid)
-            haves.discard(cid)
+        connected (and forget it)."""
+        targets: list[Hashable] = []
+        if cid < self.size:
+            for peer, sent in self.peer_wants.items():
+                if sent[cid]:
+                    sent[cid] = _NOT_SENT
+                    targets.append(peer)
         return targets
 
     def prepare_send_cancels(self, cids: list[int]) -> dict[Hashable, list[int]]:
-        """Per peer, the CIDs it was sent a want for (and forget them). Peers come in the order
-        they connected, as a scan of every peer would visit them."""
-        targets: set[Hashable] = set()
-        for cid in cids:
-            targets |= self._sent.get(cid, set())
+        """Per peer, in the order they connected, the CIDs it was sent a want for (and forget
+        them)."""
+        size = self.size
+        cids = [cid for cid in cids if cid < size]
         out: dict[Hashable, list[int]] = {}
-        for peer in sorted(targets, key=self._rank.__getitem__):
-            blocks, haves = self.peer_wants[peer]
+        for peer, sent in self.peer_wants.items():
+            ks = []
             for cid in cids:
-                if cid in blocks or cid in haves:
-                    blocks.discard(cid)
-                    haves.discard(cid)
-                    self._sent[cid].discard(peer)
-                    out.setdefault(peer, []).append(cid)
+                if sent[cid]:
+                    sent[cid] = _NOT_SENT
+                    ks.append(cid)
+            if ks:
+                out[peer] = ks
         return out
 
 
