@@ -247,9 +247,9 @@ class PocEngine(EngineWorkers[PeerTaskQueue, _Popped]):
                 continue
             want_type = e.want_type
             # ledger.wants(cid, e.priority, want_type), inlined
-            old = wantlist.get(cid)
-            if old is None or (old[1] != _BLOCK and want_type != _HAVE_WANT):
-                wantlist[cid] = (e.priority, want_type)
+            old = wantlist.get(cid)  # packed: old & 1 for a want-have
+            if old is None or (old & 1 and want_type != _HAVE_WANT):
+                wantlist[cid] = e.priority << 1 | want_type  # pack_want(e.priority, want_type)
             size = size_of(cid)
             if size is None:
                 if e.send_dont_have:
@@ -287,30 +287,30 @@ class PocEngine(EngineWorkers[PeerTaskQueue, _Popped]):
             cid, size = blocks[0]
             small = size <= max_as_block
             for ledger in self.ledgers.values():
-                entry = ledger.wantlist.get(cid)
-                if entry is None:
+                want = ledger.wantlist.get(cid)  # packed
+                if want is None:
                     continue
                 work = True
-                priority, want_type = entry
-                # _send_as_block(want_type, size)
-                as_block = small or want_type == _BLOCK
+                # _send_as_block(want_type, size): a want-block (want & 1 == 0) or a small block
+                as_block = small or not want & 1
                 task_work = size if as_block else presence_work
                 push(
                     ledger.partner,
-                    [BitswapTask(cid, priority, task_work, as_block, False, size, True)],
+                    [BitswapTask(cid, want >> 1, task_work, as_block, False, size, True)],
                 )
         else:
             for ledger in self.ledgers.values():
                 wantlist = ledger.wantlist
                 tasks: list[Task] = []
                 for cid, size in blocks:
-                    entry = wantlist.get(cid)
-                    if entry is None:
+                    want = wantlist.get(cid)  # packed
+                    if want is None:
                         continue
-                    priority, want_type = entry
-                    as_block = want_type == _BLOCK or size <= max_as_block
+                    as_block = not want & 1 or size <= max_as_block
                     task_work = size if as_block else presence_work
-                    tasks.append(BitswapTask(cid, priority, task_work, as_block, False, size, True))
+                    tasks.append(
+                        BitswapTask(cid, want >> 1, task_work, as_block, False, size, True)
+                    )
                 if tasks:
                     # One push per ledger: the same as pushing its tasks one by one (in order).
                     work = True
@@ -367,7 +367,7 @@ class PocEngine(EngineWorkers[PeerTaskQueue, _Popped]):
             if presence == _HAVE:
                 # ledger.remove_type(cid, WantType.Have), inlined: a want-block stays
                 old = wantlist.get(cid)
-                if old is not None and old[1] != _BLOCK:
+                if old is not None and old & 1:  # packed: a want-have
                     del wantlist[cid]
                 haves += 1
         self.haves_sent += haves

@@ -19,11 +19,9 @@ from __future__ import annotations
 from collections.abc import Hashable
 
 from models.messages import WantType
+from models.poc.packedwant import pack_want, unpack_want
 
-__all__ = ["Ledger", "WantEntry"]
-
-WantEntry = tuple[int, WantType]
-"""``(priority, want_type)`` of a recorded want (``wantlist.Entry`` without its CID)."""
+__all__ = ["Ledger"]
 
 
 class Ledger:
@@ -33,9 +31,9 @@ class Ledger:
 
     def __init__(self, partner: Hashable) -> None:
         self.partner = partner
-        self.wantlist: dict[int, WantEntry] = {}
-        """CID -> (priority, want type) the partner wants, in the order first wanted (Go: a
-        map)."""
+        self.wantlist: dict[int, int] = {}
+        """CID -> the partner's want, packed (:mod:`models.poc.packedwant`), in the order first
+        wanted (Go: a map)."""
         self.bytes_sent = 0
         """Block bytes (raw data) sent to the partner (presences are not counted, as in Go)."""
         self.bytes_received = 0
@@ -48,9 +46,9 @@ class Ledger:
     def wants(self, cid: int, priority: int, want_type: WantType) -> bool:
         """Record a want (``Wants`` -> ``Wantlist.Add``); True if the wantlist changed."""
         old = self.wantlist.get(cid)
-        if old is not None and (old[1] == WantType.Block or want_type == WantType.Have):
+        if old is not None and (not old & 1 or want_type == WantType.Have):  # old: want-block
             return False
-        self.wantlist[cid] = (priority, want_type)
+        self.wantlist[cid] = pack_want(priority, want_type)
         return True
 
     def cancel_want(self, cid: int) -> bool:
@@ -64,15 +62,16 @@ class Ledger:
         old = self.wantlist.get(cid)
         if old is None:
             return False
-        if old[1] == WantType.Block and want_type == WantType.Have:
+        if not old & 1 and want_type == WantType.Have:  # old is a want-block
             return False
         del self.wantlist[cid]
         return True
 
-    def wantlist_contains(self, cid: int) -> WantEntry | None:
+    def wantlist_contains(self, cid: int) -> tuple[int, WantType] | None:
         """The partner's ``(priority, want_type)`` for ``cid``, or None
         (``WantListContains``)."""
-        return self.wantlist.get(cid)
+        packed = self.wantlist.get(cid)
+        return None if packed is None else unpack_want(packed)
 
     def clear_wantlist(self) -> None:
         """A full wantlist arrived: it replaces the old one (``MessageReceived``, ``m.Full()``)."""

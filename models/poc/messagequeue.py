@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 from models.messages import MAX_PRIORITY, Entry, Message, WantType, entry_size_poc_limit
 from models.poc.config import PocConfig
+from models.poc.packedwant import unpack_want
 from sim.timers import ResettableTimer
 
 if TYPE_CHECKING:
@@ -44,33 +45,33 @@ HAVE = WantType.Have
 class _RecallWantlist:
     """``recallWantlist``: every want sent (``all``) and those not yet sent (``pending``).
 
-    Each maps cid -> (priority, want type); adding a want-have over a want-block is a no-op,
+    Each maps cid -> the want packed (:mod:`models.poc.packedwant`: ``want & 1`` is 1 for a
+    want-have, ``want >> 1`` is the priority); adding a want-have over a want-block is a no-op,
     a want-block over a want-have upgrades it (``wantlist.go@v0.2.0`` ``Add``).
     """
 
     __slots__ = ("all", "pending")
 
     def __init__(self) -> None:
-        self.all: dict[int, tuple[int, WantType]] = {}
-        self.pending: dict[int, tuple[int, WantType]] = {}
+        self.all: dict[int, int] = {}
+        self.pending: dict[int, int] = {}
 
     @staticmethod
-    def _add(wl: dict[int, tuple[int, WantType]], cid: int, prio: int, wtype: WantType) -> None:
+    def _add(wl: dict[int, int], cid: int, want: int) -> None:
         old = wl.get(cid)
-        if old is not None and (old[1] == BLOCK or wtype == HAVE):
-            return
-        wl[cid] = (prio, wtype)
+        if old is None or (old & 1 and not want & 1):  # a want-block over a want-have
+            wl[cid] = want
 
     def add(self, cid: int, priority: int, wtype: WantType) -> None:
         # _add(self.all, ...) and _add(self.pending, ...), inlined
-        want = (priority, wtype)
+        want = priority << 1 | wtype  # pack_want(priority, wtype)
         wl = self.all
         old = wl.get(cid)
-        if old is None or (old[1] != BLOCK and wtype != HAVE):
+        if old is None or (old & 1 and wtype != HAVE):
             wl[cid] = want
         wl = self.pending
         old = wl.get(cid)
-        if old is None or (old[1] != BLOCK and wtype != HAVE):
+        if old is None or (old & 1 and wtype != HAVE):
             wl[cid] = want
 
     def remove(self, cid: int) -> None:
@@ -78,9 +79,9 @@ class _RecallWantlist:
         self.pending.pop(cid, None)
 
     @staticmethod
-    def _remove_type(wl: dict[int, tuple[int, WantType]], cid: int, wtype: WantType) -> None:
+    def _remove_type(wl: dict[int, int], cid: int, wtype: WantType) -> None:
         old = wl.get(cid)
-        if old is None or (old[1] == BLOCK and wtype == HAVE):
+        if old is None or (not old & 1 and wtype == HAVE):  # a want-block stays
             return
         del wl[cid]
 
@@ -89,8 +90,8 @@ class _RecallWantlist:
         self._remove_type(self.pending, cid, wtype)
 
     def absorb_all_into_pending(self) -> None:
-        for cid, (prio, wtype) in self.all.items():
-            self._add(self.pending, cid, prio, wtype)
+        for cid, want in self.all.items():
+            self._add(self.pending, cid, want)
 
 
 class DontHaveTimeoutManager:
@@ -306,7 +307,7 @@ class MessageQueue:
             bcst_pending.pop(cid, None)
             # _RecallWantlist._remove_type(wants_pending, cid, entry.want_type)
             old = wants_pending.get(cid)
-            if old is not None and (old[1] != BLOCK or entry.want_type != HAVE):
+            if old is not None and (old & 1 or entry.want_type != HAVE):  # packed: a want-have
                 del wants_pending[cid]
         if self._cfg.dont_have_timeouts:
             self._start_dont_have_timeouts(msg)
@@ -351,14 +352,15 @@ class MessageQueue:
         version = self._cid_version
         size = 0
         bcst_type = HAVE if self.supports_have else BLOCK
-        for cid, (prio, _) in sorted(self.bcst.pending.items(), key=_by_priority):
+        for cid, want in sorted(self.bcst.pending.items(), key=_by_priority):
             if size >= limit:
                 break
-            if msg.add_entry(cid, prio, bcst_type, send_dont_have=False):
+            if msg.add_entry(cid, want >> 1, bcst_type, send_dont_have=False):
                 size += entry_size_poc_limit(msg.entries[cid], version)
-        for cid, (prio, wtype) in sorted(self.peer_wants.pending.items(), key=_by_priority):
+        for cid, want in sorted(self.peer_wants.pending.items(), key=_by_priority):
             if size >= limit:
                 break
+            prio, wtype = unpack_want(want)
             if not self.supports_have and wtype == HAVE:
                 self.peer_wants.remove_type(cid, HAVE)
                 continue
@@ -382,18 +384,22 @@ class MessageQueue:
         if bcst_pending:
             bcst_type = HAVE if self.supports_have else BLOCK
             # Priorities are unique (one counter per queue): reverse order is by priority alone.
-            for cid, (prio, _) in _by_priority_desc(bcst_pending):
-                entries[cid] = Entry(cid, prio, False, bcst_type, False)
+            for cid, want in _by_priority_desc(bcst_pending):
+                entries[cid] = Entry(cid, want >> 1, False, bcst_type, False)
         wants_pending = self.peer_wants.pending
         if wants_pending:
             supports_have = self.supports_have
             add_entry = msg.add_entry
-            for cid, (prio, wtype) in _by_priority_desc(wants_pending):
-                if wtype == BLOCK:
+            for cid, want in _by_priority_desc(wants_pending):
+                prio = want >> 1  # unpack_want(want), inlined
+                if want & 1:
+                    if not supports_have:
+                        self.peer_wants.remove_type(cid, HAVE)
+                        continue
+                    wtype = HAVE
+                else:
                     want_blocks = True
-                elif not supports_have:
-                    self.peer_wants.remove_type(cid, HAVE)
-                    continue
+                    wtype = BLOCK
                 if cid in entries:
                     add_entry(cid, prio, wtype, send_dont_have=True)
                 else:
@@ -414,19 +420,18 @@ class MessageQueue:
         self.dont_haves.shutdown()
 
 
-def _by_priority(item: tuple[int, tuple[int, WantType]]) -> int:
-    return -item[1][0]
+def _by_priority(item: tuple[int, int]) -> int:
+    """Sort key of a ``(cid, packed want)`` item: highest priority first."""
+    return -(item[1] >> 1)
 
 
-def _by_priority_desc(
-    wl: dict[int, tuple[int, WantType]],
-) -> list[tuple[int, tuple[int, WantType]]]:
+def _by_priority_desc(wl: dict[int, int]) -> list[tuple[int, int]]:
     """``wl``'s items, highest priority first (one item needs no sort), as a list: the
-    caller may remove items from ``wl``."""
+    caller may remove items from ``wl``. Packed wants sort as ``(priority, want type)``."""
     if len(wl) == 1:
         return list(wl.items())
     return sorted(wl.items(), key=_VALUE, reverse=True)
 
 
 _VALUE = itemgetter(1)
-"""``(priority, want type)`` of a ``(cid, (priority, want type))`` item."""
+"""The packed want of a ``(cid, packed want)`` item."""

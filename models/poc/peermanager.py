@@ -148,7 +148,7 @@ class PeerManager:
         self._refcount[peer] = self._refcount.get(peer, 0) + 1
         if self._refcount[peer] == 1:
             self.pwm.add_peer(peer)
-            self.pwm.prepare_send_wants(peer, (), initial_want_haves)
+            self.pwm.prepare_send_wants(peer, [], initial_want_haves)
             queue.add_broadcast_want_haves(initial_want_haves)
 
     def disconnected(self, peer: Hashable) -> None:
