@@ -175,7 +175,6 @@ class BitswapTaskMerger:
 
 
 _BLOCK = WantType.Block
-_HAVE_WANT = WantType.Have
 _HAVE = PresenceType.Have
 _DONT_HAVE = PresenceType.DontHave
 
@@ -242,14 +241,12 @@ class PocEngine(EngineWorkers[PeerTaskQueue, _Popped]):
         for cid, e in entries.items():
             if e.cancel:
                 # ledger.cancel_want(cid), inlined (a cancel per peer per received block)
-                if wantlist.pop(cid, None) is not None:
+                if wantlist.pop(cid) is not None:
                     queue.remove(cid, src)
                 continue
             want_type = e.want_type
             # ledger.wants(cid, e.priority, want_type), inlined
-            old = wantlist.get(cid)  # packed: old & 1 for a want-have
-            if old is None or (old & 1 and want_type != _HAVE_WANT):
-                wantlist[cid] = e.priority << 1 | want_type  # pack_want(e.priority, want_type)
+            wantlist.add(cid, e.priority << 1 | want_type)  # pack_want(e.priority, want_type)
             size = size_of(cid)
             if size is None:
                 if e.send_dont_have:
@@ -361,14 +358,11 @@ class PocEngine(EngineWorkers[PeerTaskQueue, _Popped]):
         wantlist = ledger.wantlist
         for cid, size in msg.blocks.items():
             ledger.sent_bytes(size)
-            wantlist.pop(cid, None)  # ledger.remove_type(cid, WantType.Block): any type
+            wantlist.pop(cid)  # ledger.remove_type(cid, WantType.Block): any type
         haves = 0
         for cid, presence in msg.presences.items():
             if presence == _HAVE:
-                # ledger.remove_type(cid, WantType.Have), inlined: a want-block stays
-                old = wantlist.get(cid)
-                if old is not None and old & 1:  # packed: a want-have
-                    del wantlist[cid]
+                wantlist.remove_have(cid)  # ledger.remove_type(cid, WantType.Have)
                 haves += 1
         self.haves_sent += haves
         self.dont_haves_sent += len(msg.presences) - haves

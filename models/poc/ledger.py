@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 
 from models.messages import WantType
-from models.poc.packedwant import pack_want, unpack_want
+from models.poc.packedwant import WantTable, pack_want, unpack_want
 
 __all__ = ["Ledger"]
 
@@ -31,9 +31,8 @@ class Ledger:
 
     def __init__(self, partner: Hashable) -> None:
         self.partner = partner
-        self.wantlist: dict[int, int] = {}
-        """CID -> the partner's want, packed (:mod:`models.poc.packedwant`), in the order first
-        wanted (Go: a map)."""
+        self.wantlist = WantTable()
+        """CID -> the partner's want, packed (:mod:`models.poc.packedwant`)."""
         self.bytes_sent = 0
         """Block bytes (raw data) sent to the partner (presences are not counted, as in Go)."""
         self.bytes_received = 0
@@ -45,27 +44,19 @@ class Ledger:
 
     def wants(self, cid: int, priority: int, want_type: WantType) -> bool:
         """Record a want (``Wants`` -> ``Wantlist.Add``); True if the wantlist changed."""
-        old = self.wantlist.get(cid)
-        if old is not None and (not old & 1 or want_type == WantType.Have):  # old: want-block
-            return False
-        self.wantlist[cid] = pack_want(priority, want_type)
-        return True
+        return self.wantlist.add(cid, pack_want(priority, want_type))
 
     def cancel_want(self, cid: int) -> bool:
         """Forget a want of any type (``CancelWant`` -> ``Wantlist.Remove``); True if it was
         there."""
-        return self.wantlist.pop(cid, None) is not None
+        return self.wantlist.pop(cid) is not None
 
     def remove_type(self, cid: int, want_type: WantType) -> bool:
         """Forget a want after a response (``Wantlist.RemoveType``): type want-block removes
         any want, type want-have only a want-have. True if removed."""
-        old = self.wantlist.get(cid)
-        if old is None:
-            return False
-        if not old & 1 and want_type == WantType.Have:  # old is a want-block
-            return False
-        del self.wantlist[cid]
-        return True
+        if want_type == WantType.Have:
+            return self.wantlist.remove_have(cid)
+        return self.wantlist.pop(cid) is not None
 
     def wantlist_contains(self, cid: int) -> tuple[int, WantType] | None:
         """The partner's ``(priority, want_type)`` for ``cid``, or None
@@ -75,7 +66,7 @@ class Ledger:
 
     def clear_wantlist(self) -> None:
         """A full wantlist arrived: it replaces the old one (``MessageReceived``, ``m.Full()``)."""
-        self.wantlist = {}
+        self.wantlist = WantTable()
 
     def sent_bytes(self, n: int) -> None:
         """A block of ``n`` bytes was sent (``SentBytes``)."""

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 from models.messages import MAX_PRIORITY, Entry, Message, WantType, entry_size_poc_limit
 from models.poc.config import PocConfig
-from models.poc.packedwant import unpack_want
+from models.poc.packedwant import WantTable, unpack_want
 from sim.timers import ResettableTimer
 
 if TYPE_CHECKING:
@@ -47,13 +47,15 @@ class _RecallWantlist:
 
     Each maps cid -> the want packed (:mod:`models.poc.packedwant`: ``want & 1`` is 1 for a
     want-have, ``want >> 1`` is the priority); adding a want-have over a want-block is a no-op,
-    a want-block over a want-have upgrades it (``wantlist.go@v0.2.0`` ``Add``).
+    a want-block over a want-have upgrades it (``wantlist.go@v0.2.0`` ``Add``). ``all`` holds a
+    want per CID the peer was sent, for as long as it is wanted, so it is a compact
+    :class:`WantTable`; ``pending`` empties at every send, so it is a dict.
     """
 
     __slots__ = ("all", "pending")
 
     def __init__(self) -> None:
-        self.all: dict[int, int] = {}
+        self.all = WantTable()
         self.pending: dict[int, int] = {}
 
     @staticmethod
@@ -63,19 +65,16 @@ class _RecallWantlist:
             wl[cid] = want
 
     def add(self, cid: int, priority: int, wtype: WantType) -> None:
-        # _add(self.all, ...) and _add(self.pending, ...), inlined
+        # self.all.add(cid, want) and _add(self.pending, cid, want), inlined
         want = priority << 1 | wtype  # pack_want(priority, wtype)
-        wl = self.all
-        old = wl.get(cid)
-        if old is None or (old & 1 and wtype != HAVE):
-            wl[cid] = want
+        self.all.add(cid, want)
         wl = self.pending
         old = wl.get(cid)
         if old is None or (old & 1 and wtype != HAVE):
             wl[cid] = want
 
     def remove(self, cid: int) -> None:
-        self.all.pop(cid, None)
+        self.all.pop(cid)
         self.pending.pop(cid, None)
 
     @staticmethod
@@ -86,7 +85,10 @@ class _RecallWantlist:
         del wl[cid]
 
     def remove_type(self, cid: int, wtype: WantType) -> None:
-        self._remove_type(self.all, cid, wtype)
+        if wtype == HAVE:
+            self.all.remove_have(cid)
+        else:
+            self.all.pop(cid)
         self._remove_type(self.pending, cid, wtype)
 
     def absorb_all_into_pending(self) -> None:
@@ -248,9 +250,9 @@ class MessageQueue:
         """Queue a CANCEL for ``cid``, taking the want out of the broadcast and peer
         wantlists."""
         bcst, peer_wants = self.bcst, self.peer_wants
-        bcst.all.pop(cid, None)
+        bcst.all.pop(cid)
         bcst.pending.pop(cid, None)
-        peer_wants.all.pop(cid, None)
+        peer_wants.all.pop(cid)
         peer_wants.pending.pop(cid, None)
         self.cancels[cid] = None
 
