@@ -52,15 +52,16 @@ class WantTable:
     goes in CID order (Go iterates a map: any order).
     """
 
-    __slots__ = ("_base", "_count", "_slots")
+    __slots__ = ("_base", "_slots")
 
     def __init__(self) -> None:
         self._base = 0
         self._slots = array("q")
-        self._count = 0
 
     def __len__(self) -> int:
-        return self._count
+        """Counted on demand (at C speed): the hot methods keep no count."""
+        slots = self._slots
+        return len(slots) - slots.count(_EMPTY)
 
     def __contains__(self, cid: int) -> bool:
         return self.get(cid) is not None
@@ -85,12 +86,10 @@ class WantTable:
             i = self._cover(cid)
             slots = self._slots
         old = slots[i]
-        if old == _EMPTY:
-            self._count += 1
-        elif not (old & 1 and not want & 1):  # only a want-block replaces a want-have
-            return False
-        slots[i] = want
-        return True
+        if old == _EMPTY or (old & 1 and not want & 1):  # a want-block replaces a want-have
+            slots[i] = want
+            return True
+        return False
 
     def pop(self, cid: int) -> int | None:
         """``Remove``: forget ``cid``'s want of any type; the want, or None."""
@@ -100,7 +99,6 @@ class WantTable:
             want = slots[i]
             if want != _EMPTY:
                 slots[i] = _EMPTY
-                self._count -= 1
                 return want
         return None
 
@@ -113,7 +111,6 @@ class WantTable:
             want = slots[i]
             if want != _EMPTY and want & 1:
                 slots[i] = _EMPTY
-                self._count -= 1
                 return True
         return False
 
@@ -128,7 +125,7 @@ class WantTable:
     def _cover(self, cid: int) -> int:
         """Grow (or, when empty, move) the range to hold ``cid``; its index."""
         slots = self._slots
-        if not self._count:
+        if not len(self):
             self._base = cid
             if not slots:
                 self._slots = array("q", [_EMPTY]) * 64
