@@ -48,8 +48,10 @@ class WantTable:
     An ``array`` of 8-byte ints indexed by ``cid - base``, where CIDs are the consecutive ints of
     :class:`models.dag.CidAllocator`. The array covers the range of CIDs recorded so far and
     grows at either end (doubling); an empty table moves its range to the next CID recorded, so
-    a peer that fetches one object after another keeps a table the size of one object. Iteration
-    goes in CID order (Go iterates a map: any order).
+    a peer that fetches one object after another keeps a table the size of one object. The cost
+    is 8 bytes for every CID of the range, recorded or not: a dict is smaller only when fewer
+    than about one CID in eight of the range is recorded (a pair holding a few wants far
+    apart). Iteration goes in CID order (Go iterates a map: any order).
     """
 
     __slots__ = ("_base", "_slots")

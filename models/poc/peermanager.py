@@ -28,8 +28,9 @@ class PeerWantManager:
     ``1`` (sent as want-have) or ``2`` (sent as want-block). CIDs are the small consecutive
     ints of :class:`models.dag.CidAllocator`. The tables hold an entry per pair of peers and
     CID, the largest state of a big poc run: two Python sets cost 30 to 60 bytes per entry, a
-    byte table 1 byte (docs/performance.md, "Memory"). All tables have the same length,
-    :attr:`size`, grown (doubling) when a larger CID shows up.
+    byte table 1 byte for every CID up to the largest one wanted, wanted or not
+    (docs/performance.md, "Memory"). All tables have the same length, :attr:`size`, grown
+    (doubling) when a larger CID shows up.
 
     Cancels scan every peer, as Go's ``PrepareSendCancels`` does.
     """
