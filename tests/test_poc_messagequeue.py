@@ -124,3 +124,37 @@ def test_add_cancel_equals_add_cancels_of_one(ops, supports_have, cutoff):
     assert list(one.peer_wants.all.items()) == list(many.peer_wants.all.items())
     assert one.peer_wants.pending == many.peer_wants.pending
     assert list(one.dont_haves._active) == list(many.dont_haves._active)
+
+
+def test_rebroadcast_resends_every_live_want_every_30_s():
+    """messagequeue.go@v0.2.0 ``rebroadcastWantlist``: every ``rebroadcastInterval`` (30 s) the
+    queue moves all wants it has sent (``bcstWants.sent``, ``peerWants.sent``) back to pending
+    and sends them again, with their first priorities and types; cancelled wants are gone, and
+    a want-have upgraded to a want-block goes as the want-block."""
+    q, sent = _queue()
+    net = q._net
+    M = 2**31 - 1  # MAX_PRIORITY: the first want's priority
+    q.add_broadcast_want_haves([7, 3])  # priorities M, M-1
+    q.add_wants([5], [9])  # want-have 9: M-2, want-block 5: M-3
+    q.add_wants([9], [])  # 9 upgraded to a want-block: M-4
+    # a message lists broadcast wants, then peer wants, each by priority, highest first
+    net.run(until=1.0)
+    assert [_dump(m) for m in sent] == [
+        [
+            (7, M, False, WantType.Have, False),
+            (3, M - 1, False, WantType.Have, False),
+            (5, M - 3, False, WantType.Block, True),
+            (9, M - 4, False, WantType.Block, True),
+        ]
+    ]
+    q.add_cancels([3])
+    net.run(until=29.0)
+    assert [_dump(m)[0][:3] for m in sent[1:]] == [(3, 0, True)]
+    net.run(until=31.0)
+    assert len(sent) == 3
+    assert _dump(sent[2]) == [
+        (7, M, False, WantType.Have, False),
+        (5, M - 3, False, WantType.Block, True),
+        (9, M - 4, False, WantType.Block, True),
+    ]
+    assert net.now == 31.0 and q.pending_work_count() == 0

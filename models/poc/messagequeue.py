@@ -73,10 +73,6 @@ class _RecallWantlist:
         if old is None or (old & 1 and wtype != HAVE):
             wl[cid] = want
 
-    def remove(self, cid: int) -> None:
-        self.all.pop(cid)
-        self.pending.pop(cid, None)
-
     @staticmethod
     def _remove_type(wl: dict[int, int], cid: int, wtype: WantType) -> None:
         old = wl.get(cid)
