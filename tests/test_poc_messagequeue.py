@@ -127,10 +127,11 @@ def test_add_cancel_equals_add_cancels_of_one(ops, supports_have, cutoff):
 
 
 def test_rebroadcast_resends_every_live_want_every_30_s():
-    """messagequeue.go@v0.2.0 ``rebroadcastWantlist``: every ``rebroadcastInterval`` (30 s) the
-    queue moves all wants it has sent (``bcstWants.sent``, ``peerWants.sent``) back to pending
-    and sends them again, with their first priorities and types; cancelled wants are gone, and
-    a want-have upgraded to a want-block goes as the want-block."""
+    """messagequeue.go@v0.2.0 ``rebroadcastWantlist`` / ``transferRebroadcastWants``: every
+    ``rebroadcastInterval`` (30 s) the queue copies every want it has sent (``bcstWants`` and
+    ``peerWants``' ``allWants``) into pending and sends them again, with their priorities and
+    types; cancelled wants are gone, and a want-have upgraded to a want-block goes as the
+    want-block."""
     q, sent = _queue()
     net = q._net
     M = 2**31 - 1  # MAX_PRIORITY: the first want's priority
