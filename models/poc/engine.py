@@ -175,6 +175,7 @@ class BitswapTaskMerger:
 
 
 _BLOCK = WantType.Block
+_HAVE_WANT = WantType.Have
 _HAVE = PresenceType.Have
 _DONT_HAVE = PresenceType.DontHave
 
@@ -362,7 +363,7 @@ class PocEngine(EngineWorkers[PeerTaskQueue, _Popped]):
         haves = 0
         for cid, presence in msg.presences.items():
             if presence == _HAVE:
-                wantlist.remove_have(cid)  # ledger.remove_type(cid, WantType.Have)
+                wantlist.remove_type(cid, _HAVE_WANT)  # ledger.remove_type(cid, WantType.Have)
                 haves += 1
         self.haves_sent += haves
         self.dont_haves_sent += len(msg.presences) - haves

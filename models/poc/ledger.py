@@ -54,9 +54,7 @@ class Ledger:
     def remove_type(self, cid: int, want_type: WantType) -> bool:
         """Forget a want after a response (``Wantlist.RemoveType``): type want-block removes
         any want, type want-have only a want-have. True if removed."""
-        if want_type == WantType.Have:
-            return self.wantlist.remove_have(cid)
-        return self.wantlist.pop(cid) is not None
+        return self.wantlist.remove_type(cid, want_type)
 
     def wantlist_contains(self, cid: int) -> tuple[int, WantType] | None:
         """The partner's ``(priority, want_type)`` for ``cid``, or None

@@ -81,10 +81,7 @@ class _RecallWantlist:
         del wl[cid]
 
     def remove_type(self, cid: int, wtype: WantType) -> None:
-        if wtype == HAVE:
-            self.all.remove_have(cid)
-        else:
-            self.all.pop(cid)
+        self.all.remove_type(cid, wtype)
         self._remove_type(self.pending, cid, wtype)
 
     def absorb_all_into_pending(self) -> None:

@@ -37,13 +37,15 @@ def unpack_want(packed: int) -> tuple[int, WantType]:
     return packed >> 1, WANT_TYPES[packed & 1]
 
 
+_WANT_BLOCK = WantType.Block  # a module name: reading an enum member costs a class lookup
+
 _EMPTY = -(2**63)
 """A slot with no want (no packed want of an int32 priority comes near it)."""
 
 
 class WantTable:
     """CID -> packed want: the wants one peer recorded for one other peer, with
-    ``wantlist.go@v0.2.0``'s ``Add`` and ``RemoveType``.
+    ``wantlist.go@v0.2.0``'s ``Add``, ``Remove`` and ``RemoveType``.
 
     An ``array`` of 8-byte ints indexed by ``cid - base``, where CIDs are the consecutive ints of
     :class:`models.dag.CidAllocator`. The array covers the range of CIDs recorded so far and
@@ -104,14 +106,14 @@ class WantTable:
                 return want
         return None
 
-    def remove_have(self, cid: int) -> bool:
-        """``RemoveType(cid, WantHave)``: forget ``cid``'s want only if it is a want-have. True
-        if removed."""
+    def remove_type(self, cid: int, want_type: WantType) -> bool:
+        """``RemoveType``: forget ``cid``'s want, unless ``want_type`` is want-have and the
+        want is a want-block. True if removed."""
         i = cid - self._base
         slots = self._slots
         if 0 <= i < len(slots):
             want = slots[i]
-            if want != _EMPTY and want & 1:
+            if want != _EMPTY and (want & 1 or want_type == _WANT_BLOCK):
                 slots[i] = _EMPTY
                 return True
         return False
