@@ -481,19 +481,14 @@ class Network:
 
 class _Call(Event):
     """A SimPy event created triggered (ok, with its value) with one callback: what
-    :meth:`Network.call_at` schedules, built without ``Event.__init__``'s extra call."""
+    :meth:`Network.call_at` schedules. Only ``call_at`` builds one: ``_new_call(_Call)`` and its
+    ``env``, ``callbacks`` and ``_value`` set there, with no ``__init__`` frame per event."""
 
     _ok = True  # never fails: ok for every instance
 
-    def __init__(self, env: simpy.Environment, callback: Callable[[Event], None], value: Any):
-        self.env = env
-        self.callbacks = [callback]
-        self._value = value
-
 
 _new_call = object.__new__
-"""``_new_call(_Call)``: a :class:`_Call` without running its ``__init__`` (``call_at`` sets its
-attributes itself)."""
+"""``_new_call(_Call)``: a bare :class:`_Call` (``call_at`` sets its attributes)."""
 
 
 def _call_value(event: Event) -> None:

@@ -177,6 +177,8 @@ class PeerTracker:
         queue order. When they all fit under the target (the usual case), a stable sort by
         priority; else the heap."""
         pending = self.pending
+        if not pending:
+            return []  # the queue's best peer may have only active tasks
         if self.pending_work < target_min_work:
             out = sorted(pending.values(), key=_priority, reverse=True)  # stable
             pending.clear()
@@ -328,18 +330,14 @@ class PeerTaskQueue:
         first (oldest first), then the one whose last pop returned tasks longest ago. This
         replaces Go's heap order, which is unspecified on ties.
         """
-        tracker = self._order.top(self.trackers.values(), len(self.trackers))  # self.top()
+        tracker = self.top()
         if tracker is None:
             return None, [], -1
-        if not tracker.pending:  # nothing to pop (no peer has pending tasks)
-            if not tracker.active:
-                self._drop(tracker)  # idle
-            return tracker.target, [], tracker.pending_work
         out = tracker.pop_tasks(target_min_work)
         if out:
             self._seq += 1
             tracker.last_served = self._seq
-        if not tracker.pending and not tracker.active:  # tracker.is_idle()
+        if tracker.is_idle():
             self._drop(tracker)
         elif out:
             self._touch(tracker)
@@ -369,9 +367,8 @@ class PeerTaskQueue:
     def pop_would_act(self) -> bool:
         """Whether a ``PopTasks`` now would change anything: the peer a pop would pick has
         pending tasks, or is idle (and would be dropped)."""
-        top = self._order.top(self.trackers.values(), len(self.trackers))  # self.top()
-        # has pending tasks, or is idle (no pending and no active tasks)
-        return top is not None and (bool(top.pending) or not top.active)
+        top = self.top()
+        return top is not None and (bool(top.pending) or top.is_idle())
 
     def __len__(self) -> int:
         """Number of peer trackers."""
