@@ -286,8 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--leeches",
         metavar="N,N,...",
-        help="swarm sizes of the scaling series, for both strategies "
-        "(default: master 8,16,32,64,128; poc 8,16,32,64)",
+        help="swarm sizes of the scaling series, for both strategies (default: 8,16,32,64,128)",
     )
     p.set_defaults(func=_cmd_bench)
     return parser

@@ -84,3 +84,14 @@ def test_bench_measure_counts_messages_and_entries():
                                           "dont-have"}  # fmt: skip
     assert r["wall_s_per_message"] == r["wall_s"] / r["messages"]
     assert r["entries_total"] >= r["messages"]  # every message carries at least one entry
+
+
+def test_leeches_help_states_the_default_series():
+    """The --leeches help names the default scaling series, which both strategies run."""
+    from experiments.bench_runs import SCALING_LEECHES
+    from experiments.cli import build_parser
+
+    bench = build_parser()._subparsers._group_actions[0].choices["bench"]  # type: ignore[union-attr]
+    (action,) = [a for a in bench._actions if a.dest == "leeches"]
+    for sizes in SCALING_LEECHES.values():
+        assert f"default: {','.join(map(str, sizes))}" in action.help
