@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench golden clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "bitswap-sim needs Python >= 3.11")'
@@ -30,6 +30,11 @@ lint: $(VENV)/.installed-dev
 
 test: lint
 	QUICK=1 $(BIN)/python -m pytest tests notebooks --nbmake --nbmake-timeout=120
+
+# Rewrite tests/data/golden.json after a change that alters outputs on purpose; the commit that
+# changes the file says why.
+golden: $(VENV)/.installed-dev
+	$(BIN)/python tests/test_golden.py --write
 
 bench: $(VENV)/.installed
 	$(BIN)/bitswap-sim bench
