@@ -1,0 +1,133 @@
+"""sim.host: the busy-until arithmetic of cores, cipher lanes and the disk, worked by hand."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from sim.host import IDEAL, DiskSpec, Host, HostSpec
+
+A_B = ("a", "b")
+A_C = ("a", "c")
+
+
+def test_ideal_costs_nothing():
+    assert IDEAL.is_ideal
+    assert HostSpec(disk=DiskSpec()).is_ideal
+    assert not HostSpec(send_message_s=1e-6).is_ideal
+    assert not HostSpec(disk=DiskSpec(write_latency_s=0.001)).is_ideal
+    host = Host(IDEAL)
+    assert host.send_ready(1.0, A_B, 262_158) == 1.0
+    assert host.receive_done(1.0, A_B, 262_158) == 1.0
+    assert host.disk_write(1.0, 262_144) == 1.0
+
+
+def test_one_core_serves_jobs_first_come_first_served():
+    host = Host(HostSpec(cores=1))
+    assert host.cpu(0.0, 0.010) == pytest.approx(0.010)
+    # arrives while the core is busy: waits for it
+    assert host.cpu(0.005, 0.010) == pytest.approx(0.020)
+    # arrives after the core is free: starts at once
+    assert host.cpu(0.050, 0.001) == pytest.approx(0.051)
+    assert host.cpu_busy_s == pytest.approx(0.021)
+    assert host.jobs == 3
+
+
+def test_two_cores_run_two_jobs_at_once_and_queue_the_third():
+    host = Host(HostSpec(cores=2))
+    assert host.cpu(0.0, 0.010) == pytest.approx(0.010)
+    assert host.cpu(0.0, 0.004) == pytest.approx(0.004)
+    # the core free first (at 4 ms) takes the third job
+    assert host.cpu(0.001, 0.010) == pytest.approx(0.014)
+    assert host.utilisation(0.014) == pytest.approx((0.024 / 0.028, 0.0))
+
+
+def test_send_and_receive_costs_per_message_and_per_byte():
+    # 20 µs per message sent + 1 GB/s of copying; 30 µs per message received + 2 GB/s
+    spec = HostSpec(
+        send_message_s=20e-6,
+        send_Bps=1e9,
+        receive_message_s=30e-6,
+        receive_Bps=2e9,
+        stream_open_s=50e-6,
+    )
+    host = Host(spec)
+    assert host.send_ready(0.0, A_B, 1_000_000) == pytest.approx(20e-6 + 1e-3)
+    # a new stream costs its opening on top; the core is busy until 1.02 ms
+    assert host.send_ready(0.0, A_B, 0, new_stream=True) == pytest.approx(1.02e-3 + 70e-6)
+    host2 = Host(spec)
+    assert host2.receive_done(1.0, A_B, 2_000_000, work_s=5e-6) == pytest.approx(
+        1.0 + 30e-6 + 5e-6 + 1e-3
+    )
+
+
+def test_cipher_lanes_serialise_one_connection_direction_but_not_two_connections():
+    # 100 MB/s cipher on 2 cores: 1 MB takes 10 ms to encrypt
+    host = Host(HostSpec(cores=2, cipher="secio", cipher_Bps=100e6))
+    first = host.send_ready(0.0, A_B, 1_000_000)
+    assert first == pytest.approx(0.010)
+    # same connection, same direction: behind the first in the lane, although a core is free
+    assert host.send_ready(0.0, A_B, 1_000_000) == pytest.approx(0.020)
+    # the second job, held in the lane until 10 ms, took the core that frees then, so another
+    # connection's job runs at once on the other core
+    assert host.send_ready(0.0, A_C, 1_000_000) == pytest.approx(0.010)
+    # and a fourth job waits for the first core to free (at 10 ms on core 2)
+    assert host.cpu(0.0, 0.001) == pytest.approx(0.011)
+
+
+def test_cipher_lane_on_other_connection_uses_a_free_core_at_once():
+    host = Host(HostSpec(cores=2, cipher="tls", cipher_Bps=100e6))
+    assert host.send_ready(0.0, A_B, 1_000_000) == pytest.approx(0.010)
+    assert host.send_ready(0.0, A_C, 1_000_000) == pytest.approx(0.010)
+    # receiving on a -> b's reverse lane ("b", "a") is independent of the send lane
+    assert host.receive_done(0.0, ("b", "a"), 500_000) == pytest.approx(0.015)
+
+
+def test_disk_throughput_and_iops_occupy_the_device_latency_overlaps():
+    # 100 MB/s, 1000 IOPS, 2 ms write latency (sync), 0.5 ms read latency
+    disk = DiskSpec(
+        write_Bps=100e6, read_Bps=200e6, iops=1000, write_latency_s=0.002, read_latency_s=0.0005
+    )
+    host = Host(HostSpec(disk=disk))
+    # 262,144 B: 2.62 ms of transfer (> 1 ms per op) + 2 ms latency
+    assert host.disk_write(0.0, 262_144) == pytest.approx(0.00262144 + 0.002)
+    # a second write issued at once waits for the device, not for the first's latency
+    assert host.disk_write(0.0, 262_144) == pytest.approx(2 * 0.00262144 + 0.002)
+    # a tiny read is bound by IOPS (1 ms), after the device frees at 5.24 ms
+    assert host.disk_read(0.0, 100) == pytest.approx(2 * 0.00262144 + 0.001 + 0.0005)
+    assert host.disk_busy_s == pytest.approx(2 * 0.00262144 + 0.001)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"cores": 0}, "host.cores"),
+        ({"cores": True}, "host.cores"),
+        ({"cores": 1.5}, "host.cores"),
+        ({"send_message_s": -1e-6}, "host.send_message_s"),
+        ({"send_message_s": math.inf}, "host.send_message_s"),
+        ({"receive_Bps": 0}, "host.receive_Bps"),
+        ({"receive_Bps": math.nan}, "host.receive_Bps"),
+        ({"cipher": "rot13"}, "host.cipher"),
+        ({"cipher_Bps": 1e8}, "host.cipher_Bps"),
+        ({"stream_open_s": "1 ms"}, "host.stream_open_s"),
+    ],
+)
+def test_bad_host_fields_are_named(kwargs, field):
+    with pytest.raises(ValueError, match=field.replace(".", r"\.")):
+        HostSpec(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"write_Bps": -1}, "disk.write_Bps"),
+        ({"iops": 0}, "disk.iops"),
+        ({"read_latency_s": -0.1}, "disk.read_latency_s"),
+        ({"write_latency_s": False}, "disk.write_latency_s"),
+    ],
+)
+def test_bad_disk_fields_are_named(kwargs, field):
+    with pytest.raises(ValueError, match=field.replace(".", r"\.")):
+        DiskSpec(**kwargs)
