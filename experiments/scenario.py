@@ -13,7 +13,6 @@ import copy
 import functools
 import itertools
 import math
-import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -24,7 +23,13 @@ from models.fetch import PATTERNS
 from models.peer import STRATEGIES
 from sim.latency import EdgeLatency, LatencyModel, RegionMatrixLatency, latency_model
 from sim.transports import TRANSPORTS
-from sim.units import BANDWIDTH_PRESETS, bandwidth_preset, parse_bandwidth, parse_duration
+from sim.units import (
+    BANDWIDTH_PRESETS,
+    bandwidth_preset,
+    parse_bandwidth,
+    parse_duration,
+    parse_size,
+)
 
 if TYPE_CHECKING:
     from experiments.faults import FaultSpec
@@ -55,47 +60,6 @@ DISTRIBUTIONS = ("all", "one-random-member")
 
 class ScenarioError(ValueError):
     """Bad scenario input; the message names the file, the field and what is allowed."""
-
-
-# --------------------------------------------------------------------------------- sizes
-_SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([KMGT]i?B|[kKMGT]B|B)\s*$")
-_SIZE_FACTORS = {
-    "B": 1,
-    "kB": 1e3,
-    "KB": 1e3,
-    "MB": 1e6,
-    "GB": 1e9,
-    "TB": 1e12,
-    "KiB": 2**10,
-    "MiB": 2**20,
-    "GiB": 2**30,
-    "TiB": 2**40,
-}
-
-
-def parse_size(value: object, *, field: str = "size") -> int:
-    """Bytes from an int or a string with a unit (``"300 MiB"``, ``"8000 B"``, ``"1.5 GB"``)."""
-    if isinstance(value, bool):
-        raise ValueError(
-            f"{field}: must be a size in bytes or a string like '300 MiB', got {value!r}"
-        )
-    if isinstance(value, int):
-        size = value
-    elif isinstance(value, str):
-        m = _SIZE.match(value)
-        if not m:
-            raise ValueError(
-                f"{field}: must be a size with a unit, got {value!r}; allowed units: "
-                f"{', '.join(_SIZE_FACTORS)} (e.g. '300 MiB'), or a number of bytes"
-            )
-        size = round(float(m.group(1)) * _SIZE_FACTORS[m.group(2)])
-    else:
-        raise ValueError(
-            f"{field}: must be a size in bytes or a string like '300 MiB', got {value!r}"
-        )
-    if size <= 0:
-        raise ValueError(f"{field}: must be > 0 bytes, got {value!r}")
-    return int(size)
 
 
 # --------------------------------------------------------------------------------- specs

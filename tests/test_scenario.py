@@ -12,7 +12,6 @@ from experiments.scenario import (
     grid,
     load_scenario,
     parse_scenario,
-    parse_size,
     resolved_dict,
 )
 from sim.latency import RegionMatrixLatency
@@ -45,15 +44,6 @@ def test_small_scenario_loads_with_units_and_defaults():
     assert leeches.fetch.pattern == "dag-walk" and leeches.fetch.start_s == 0.0
     assert s.object("file").size_bytes == 4 * 2**20
     assert s.strategy_configs["poc"].dont_have_timeouts is True
-
-
-def test_sizes():
-    assert parse_size("300 MiB") == 300 * 2**20
-    assert parse_size("8000 B") == 8000
-    assert parse_size("1.5 kB") == 1500
-    assert parse_size(42) == 42
-    with pytest.raises(ValueError, match="size with a unit"):
-        parse_size("300")
 
 
 @pytest.mark.parametrize(
