@@ -526,10 +526,10 @@ def test_session_length_distributions_have_their_textbook_medians(spec, median):
     """20,000 draws of each distribution: the sample median within 3% of the textbook one."""
     import numpy as np
 
-    from experiments.faults import _duration
-    from experiments.scenario import _Table
+    from experiments.scenario import Table
+    from experiments.scenario.load_faults import read_duration
 
-    duration = _duration(_Table({"d": spec}, "f", "<t>"), "d")
+    duration = read_duration(Table({"d": spec}, "f", "<t>"), "d")
     rng = np.random.default_rng(1)
     draws = [duration.draw(rng) for _ in range(20_000)]
     assert float(np.median(draws)) == pytest.approx(median, rel=0.03)
