@@ -16,6 +16,7 @@ Figures are medians over ``--repeats`` runs (3 by default).
 
 from __future__ import annotations
 
+import functools
 import platform
 import statistics
 import time
@@ -139,7 +140,7 @@ def bench_substrate(repeats: int = 3, n_messages: int = 200_000) -> dict[str, An
     for transport, n in sizes.items():
         res = median_of(
             repeats,
-            lambda t=transport, n=n: substrate_messages_per_s(n, transport=t),
+            functools.partial(substrate_messages_per_s, n, transport=transport),
             "messages_per_s",
         )
         res["ratio_to_bare"] = bare / res["messages_per_s"]

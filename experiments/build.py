@@ -146,14 +146,14 @@ def build_run(scenario: Scenario, replicate: int = 0, seed: int | None = None) -
     )
     holder.append(swarm)
     workload = rr.stream("workload")
-    for g in scenario.groups:
-        _seed_group(swarm, g, members[g.name], objects, workload)
-    for g in scenario.groups:
-        if g.fetch is not None:
-            dag = objects[g.fetch.object]
-            for i, m in enumerate(members[g.name]):
-                at = g.fetch.start_s + i * g.fetch.stagger_s
-                swarm.fetch(m, dag, g.fetch.pattern, at_s=at)
+    for group in scenario.groups:
+        _seed_group(swarm, group, members[group.name], objects, workload)
+    for group in scenario.groups:
+        if group.fetch is not None:
+            dag = objects[group.fetch.object]
+            for i, m in enumerate(members[group.name]):
+                at = group.fetch.start_s + i * group.fetch.stagger_s
+                swarm.fetch(m, dag, group.fetch.pattern, at_s=at)
     if scenario.faults:
         schedule_faults(swarm, scenario.faults, scenario.groups, rr, scenario.source)
     return Built(net, swarm, None, group_of, objects)

@@ -18,8 +18,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
+    import pandas as pd
+
+    from experiments.runner import RunSpec, Tables
+    from experiments.scenario import Scenario
 
 __all__ = ["main"]
 
@@ -36,7 +45,7 @@ def _check_out(out: str) -> Path:
     return path
 
 
-def _executor(workers: int | None, dask: str | None):  # type: ignore[no-untyped-def]
+def _executor(workers: int | None, dask: str | None) -> tuple[Executor | None, Callable[[], None]]:
     """(executor, closer) for --workers / --dask; (None, no-op) to run in this process."""
     if dask:
         from experiments.parallel import dask_executor
@@ -50,7 +59,9 @@ def _executor(workers: int | None, dask: str | None):  # type: ignore[no-untyped
     return pool, pool.shutdown
 
 
-def _finish_outputs(tables, scenario, out: Path, reference=None) -> None:  # type: ignore[no-untyped-def]
+def _finish_outputs(
+    tables: Tables, scenario: Scenario, out: Path, reference: dict[str, float] | None = None
+) -> None:
     """scenario.toml, summary table (printed and saved) and figures in ``out``; ``tables``:
     the runner's :class:`~experiments.runner.Tables`."""
     from experiments.report import summary_table, write_figures
@@ -125,7 +136,12 @@ def _cmd_run(args: argparse.Namespace, sweep: bool = False) -> int:
     return _report_violations(args, violations)
 
 
-def _check(args, specs, executor, runs):  # type: ignore[no-untyped-def]
+def _check(
+    args: argparse.Namespace,
+    specs: Sequence[RunSpec],
+    executor: Executor | None,
+    runs: pd.DataFrame,
+) -> list[str]:
     """--check: every run again with the invariant checks (experiments.invariants)."""
     if not args.check:
         return []
@@ -173,14 +189,15 @@ def _cmd_plot(args: argparse.Namespace) -> None:
     if not runs_file.exists() or not peers_file.exists():
         raise UsageError(f"{folder}: no runs.parquet and peers.parquet (run or sweep first)")
     runs, peers = pd.read_parquet(runs_file), pd.read_parquet(peers_file)
-    extra = {
-        name: pd.read_parquet(folder / f"{name}.parquet")
-        for name in ("transfers", "progress")
-        if (folder / f"{name}.parquet").exists()
-    }
+    transfers_file, progress_file = folder / "transfers.parquet", folder / "progress.parquet"
+    transfers = pd.read_parquet(transfers_file) if transfers_file.exists() else None
+    progress = pd.read_parquet(progress_file) if progress_file.exists() else None
     scenario_file = folder / "scenario.toml"
     scenario = load_scenario(scenario_file) if scenario_file.exists() else None
-    for path in write_figures(runs, peers, folder, scenario=scenario, **extra):
+    figures = write_figures(
+        runs, peers, folder, scenario=scenario, transfers=transfers, progress=progress
+    )
+    for path in figures:
         print(f"wrote {path}")
 
 

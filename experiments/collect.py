@@ -32,6 +32,7 @@ __all__ = [
     "empty_progress",
     "empty_transfers",
     "progress_frame",
+    "records",
     "transfer_frame",
 ]
 
@@ -84,6 +85,12 @@ def _typed(columns: Mapping[str, str], data: Mapping[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(
         {c: pd.Series(data[c], dtype=_STR if t == "str" else t) for c, t in columns.items()}
     )
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """``frame``'s rows as dicts keyed by column name (pandas types the keys as any hashable;
+    the columns of our tables are strings)."""
+    return [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
 
 
 def empty_transfers() -> pd.DataFrame:

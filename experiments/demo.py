@@ -34,8 +34,9 @@ PEER_COLUMNS = [
 ]
 
 
-def run_strategy(strategy: str, seed: int = 1) -> tuple[pd.DataFrame, dict[str, float]]:
-    """One run of the demo scenario: the per-peer table and a one-line summary."""
+def run_strategy(strategy: str, seed: int = 1) -> tuple[pd.DataFrame, dict[str, float | None]]:
+    """One run of the demo scenario: the per-peer table and a one-line summary (``makespan_s``
+    is None if a leech did not finish)."""
     graph = full_mesh(["seed", *LEECHES], upload_Bps=gbit(1), download_Bps=gbit(1))
     net = build_network(graph, transport="fifo", latency=FixedLatency(0.010), seed=seed)
     swarm = Swarm(net, strategy=strategy)

@@ -47,6 +47,7 @@ import pandas as pd
 from simpy.core import StopSimulation
 
 from experiments.build import Built, build_run
+from experiments.collect import records
 from experiments.scenario import Scenario
 
 __all__ = [
@@ -410,7 +411,7 @@ def run_checked(
     wall = time.perf_counter() - wall
     row, frame, _ = collect(spec, built, wall)
     violations = check_invariants(built, scenario, start, max_per_check=max_per_check)
-    return row, frame.to_dict("records"), violations
+    return row, records(frame), violations
 
 
 def check_run(spec: Any, saved: Mapping[str, Any] | None = None) -> list[str]:
@@ -450,7 +451,7 @@ def check_runs(
     order. ``saved``: the ``runs`` table the runner produced for them, to compare against."""
     rows: dict[str, Mapping[str, Any]] = {}
     if saved is not None and len(saved):
-        rows = {r["run_id"]: r for r in saved.to_dict("records")}
+        rows = {r["run_id"]: r for r in records(saved)}
     args = [(s, rows.get(s.run_id)) for s in specs]
     results: Iterable[list[str]]
     if executor is None:

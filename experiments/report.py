@@ -41,7 +41,7 @@ def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
         if done:
             row["leeches_done"] = done[key]
         for r in group.itertuples():
-            row[r.metric] = r.mean
+            row[str(r.metric)] = r.mean
             row[f"{r.metric}_lo"] = r.ci_low
             row[f"{r.metric}_hi"] = r.ci_high
         rows.append(row)

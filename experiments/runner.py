@@ -27,7 +27,13 @@ from typing import Any, NamedTuple
 import pandas as pd
 
 from experiments.build import CONTROL_KINDS, Built, build_run
-from experiments.collect import empty_progress, empty_transfers, progress_frame, transfer_frame
+from experiments.collect import (
+    empty_progress,
+    empty_transfers,
+    progress_frame,
+    records,
+    transfer_frame,
+)
 from experiments.scenario import Scenario, grid
 
 __all__ = [
@@ -134,7 +140,7 @@ def run_one(spec: RunSpec, progress: bool = False) -> RunResult:
     row, frame, ident = collect(spec, built, wall)
     return RunResult(
         row,
-        frame.to_dict("records"),
+        records(frame),
         transfer_frame(built, ident, scenario.strategy_label),
         progress_frame(built, ident),
     )
@@ -277,8 +283,8 @@ def _load_run(out: Path, run_id: str) -> RunResult | None:
     if not all(f.exists() for f in files.values()):
         return None
     return RunResult(
-        pd.read_parquet(files["run"]).to_dict("records")[0],
-        pd.read_parquet(files["peers"]).to_dict("records"),
+        records(pd.read_parquet(files["run"]))[0],
+        records(pd.read_parquet(files["peers"])),
         pd.read_parquet(files["transfers"]),
         pd.read_parquet(files["progress"]),
     )

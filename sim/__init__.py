@@ -23,7 +23,7 @@ from sim.transports import (
     Transport,
     make_transport,
 )
-from sim.units import gbit, kbit, mbit, parse_bandwidth, parse_duration
+from sim.units import gbit, kbit, mbit, parse_bandwidth, parse_duration, parse_size
 
 __all__ = [
     "TRANSPORTS",
@@ -50,5 +50,6 @@ __all__ = [
     "mbit",
     "parse_bandwidth",
     "parse_duration",
+    "parse_size",
     "region_meshes",
 ]

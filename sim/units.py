@@ -1,4 +1,4 @@
-"""Units: bandwidth helpers and parsers, duration parser, bandwidth presets.
+"""Units: bandwidth helpers and parsers, duration and size parsers, bandwidth presets.
 
 Conventions (DESIGN.md): time in seconds (float), sizes in bytes, bandwidth *stored* as bytes per
 second (float, ``math.inf`` = unlimited). Users usually think in bits per second, so the helpers
@@ -37,6 +37,7 @@ __all__ = [
     "mibit",
     "parse_bandwidth",
     "parse_duration",
+    "parse_size",
 ]
 
 
@@ -234,6 +235,54 @@ def parse_duration(value: object, *, field: str = "duration") -> float:
     if math.isinf(seconds):
         raise bad("must be finite")
     return seconds
+
+
+# size unit -> bytes. Decimal prefixes (k or K, M, G, T) are powers of 1000, binary ones (Ki, Mi,
+# Gi, Ti) powers of 1024.
+_SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([KMGT]i?B|[kKMGT]B|B)\s*$")
+_SIZE_FACTORS: Mapping[str, float] = MappingProxyType(
+    {
+        "B": 1,
+        "kB": 1e3,
+        "KB": 1e3,
+        "MB": 1e6,
+        "GB": 1e9,
+        "TB": 1e12,
+        "KiB": 2**10,
+        "MiB": 2**20,
+        "GiB": 2**30,
+        "TiB": 2**40,
+    }
+)
+
+
+def parse_size(value: object, *, field: str = "size") -> int:
+    """Bytes from an int or a string with a unit (``"300 MiB"``, ``"8000 B"``, ``"1.5 GB"``).
+
+    Raises ``ValueError`` naming ``field`` for a string without a unit or with an unknown one,
+    a size <= 0 bytes, a bool or any other type.
+    """
+    if isinstance(value, bool):
+        raise ValueError(
+            f"{field}: must be a size in bytes or a string like '300 MiB', got {value!r}"
+        )
+    if isinstance(value, int):
+        size = value
+    elif isinstance(value, str):
+        m = _SIZE.match(value)
+        if not m:
+            raise ValueError(
+                f"{field}: must be a size with a unit, got {value!r}; allowed units: "
+                f"{', '.join(_SIZE_FACTORS)} (e.g. '300 MiB'), or a number of bytes"
+            )
+        size = round(float(m.group(1)) * _SIZE_FACTORS[m.group(2)])
+    else:
+        raise ValueError(
+            f"{field}: must be a size in bytes or a string like '300 MiB', got {value!r}"
+        )
+    if size <= 0:
+        raise ValueError(f"{field}: must be > 0 bytes, got {value!r}")
+    return int(size)
 
 
 _FORMAT_PREFIXES = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""))

@@ -185,7 +185,8 @@ def test_master_recovers_a_want_lost_with_a_departed_peer_at_the_idle_tick():
 
 def test_poc_v020_never_resends_a_want_block_lost_with_a_departed_peer():
     """go-bitswap v0.2.0 leaves sessions unaware of disconnects (RegisterSession is never
-    called, so SignalAvailability never reaches them; reference/bitswap-protocol.md §10).
+    called outside a test, so SignalAvailability never reaches them:
+    ``internal/peermanager/peermanager.go@v0.2.0``).
     s1 alone has the 8,000 B block: the leech's broadcast want-have reaches s1 and s2 at
     11 ms, s1's HAVE arrives at 21 ms, the want-block leaves at 22 ms; s1 leaves at 27 ms,
     so the want-block is lost. The DONT_HAVE timeout lived in s1's message queue, which
@@ -526,10 +527,10 @@ def test_session_length_distributions_have_their_textbook_medians(spec, median):
     """20,000 draws of each distribution: the sample median within 3% of the textbook one."""
     import numpy as np
 
-    from experiments.faults import _duration
-    from experiments.scenario import _Table
+    from experiments.scenario import Table
+    from experiments.scenario.load_faults import read_duration
 
-    duration = _duration(_Table({"d": spec}, "f", "<t>"), "d")
+    duration = read_duration(Table({"d": spec}, "f", "<t>"), "d")
     rng = np.random.default_rng(1)
     draws = [duration.draw(rng) for _ in range(20_000)]
     assert float(np.median(draws)) == pytest.approx(median, rel=0.03)

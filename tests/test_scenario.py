@@ -12,7 +12,6 @@ from experiments.scenario import (
     grid,
     load_scenario,
     parse_scenario,
-    parse_size,
     resolved_dict,
 )
 from sim.latency import RegionMatrixLatency
@@ -45,15 +44,6 @@ def test_small_scenario_loads_with_units_and_defaults():
     assert leeches.fetch.pattern == "dag-walk" and leeches.fetch.start_s == 0.0
     assert s.object("file").size_bytes == 4 * 2**20
     assert s.strategy_configs["poc"].dont_have_timeouts is True
-
-
-def test_sizes():
-    assert parse_size("300 MiB") == 300 * 2**20
-    assert parse_size("8000 B") == 8000
-    assert parse_size("1.5 kB") == 1500
-    assert parse_size(42) == 42
-    with pytest.raises(ValueError, match="size with a unit"):
-        parse_size("300")
 
 
 @pytest.mark.parametrize(
@@ -171,3 +161,35 @@ def test_registry_cannot_mix_with_bitswap():
     raw = minimal(groups=[{"name": "s", "strategy": "registry"}, {"name": "l", "strategy": "poc"}])
     with pytest.raises(ScenarioError, match="'registry' replaces Bitswap"):
         parse_scenario(raw)
+
+
+def test_scenario_package_imports_nothing_else_from_experiments():
+    """experiments.faults (running faults) imports the scenario package, never the reverse:
+    loading a scenario, faults included, needs no other part of experiments/ (no cycle)."""
+    import ast
+
+    import experiments.scenario
+
+    outside = []
+    for path in sorted(Path(experiments.scenario.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            outside += [
+                f"{path.name}: {n}"
+                for n in names
+                if n.split(".")[0] == "experiments" and not n.startswith("experiments.scenario")
+            ]
+    assert outside == []
+
+
+def test_table_getters_do_not_shadow_builtins():
+    import builtins
+
+    from experiments.scenario import Table
+
+    public = [name for name in vars(Table) if not name.startswith("_")]
+    assert not [name for name in public if hasattr(builtins, name)]

@@ -25,6 +25,7 @@ from sim.units import (
     mibit,
     parse_bandwidth,
     parse_duration,
+    parse_size,
 )
 
 
@@ -172,6 +173,39 @@ def test_parse_duration_errors(value: object, reason: str) -> None:
     assert repr(value) in message
     assert reason in message
     assert "ns, us, µs, ms, s, min, h" in message
+
+
+# ---------------------------------------------------------------- parse_size
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("300 MiB", 300 * 2**20),
+        ("8000 B", 8000),
+        ("1.5 kB", 1500),
+        ("1.5 KB", 1500),
+        (" 2GiB ", 2 * 2**30),
+        ("1e3 B", 1000),
+        (42, 42),
+    ],
+)
+def test_parse_size(value: object, expected: int) -> None:
+    assert parse_size(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("300", r"^objects\.f\.size: must be a size with a unit, got '300'; allowed units: B, kB"),
+        ("3 mb", r"^objects\.f\.size: must be a size with a unit"),
+        (0, r"^objects\.f\.size: must be > 0 bytes, got 0"),
+        ("0 MiB", r"^objects\.f\.size: must be > 0 bytes"),
+        (True, r"^objects\.f\.size: must be a size in bytes or a string like '300 MiB'"),
+        (1.5, r"^objects\.f\.size: must be a size in bytes or a string like '300 MiB'"),
+    ],
+)
+def test_parse_size_errors(value: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_size(value, field="objects.f.size")
 
 
 # ---------------------------------------------------------------- format_bandwidth

@@ -1,0 +1,62 @@
+"""Scenario files: TOML in, validated frozen dataclasses out, and back.
+
+One job per module:
+
+* :mod:`~experiments.scenario.specs`: what a scenario is (:class:`Scenario`, its groups,
+  objects, network, registry and faults) and the values each field may take;
+* :mod:`~experiments.scenario.table`: :class:`Table`, typed reading of one TOML table;
+* :mod:`~experiments.scenario.load` and :mod:`~experiments.scenario.load_faults`: a file or a
+  dict to a validated :class:`Scenario` (:func:`load_scenario`, :func:`parse_scenario`);
+* :mod:`~experiments.scenario.sweep`: a ``[sweep]`` expanded into its grid (:func:`grid`,
+  :func:`set_path`);
+* :mod:`~experiments.scenario.write`: the resolved scenario written back as TOML
+  (:func:`resolved_dict`, :func:`write_resolved`).
+
+Every field, its default and its unit is documented in ``docs/scenarios.md``; every error is one
+:class:`ScenarioError` naming the file, the field and what is allowed. Running the faults of a
+scenario is :mod:`experiments.faults`'s job.
+"""
+
+from experiments.scenario.errors import ScenarioError
+from experiments.scenario.load import load_scenario, parse_scenario
+from experiments.scenario.load_faults import parse_faults
+from experiments.scenario.specs import (
+    Duration,
+    FaultSpec,
+    FetchSpec,
+    GroupSpec,
+    HoldSpec,
+    NetworkSpec,
+    ObjectSpec,
+    RegistrySpec,
+    Scenario,
+    block_count,
+)
+from experiments.scenario.sweep import grid, set_path
+from experiments.scenario.table import Table
+from experiments.scenario.write import fault_dict, resolved_dict, write_resolved
+from sim.units import parse_size
+
+__all__ = [
+    "Duration",
+    "FaultSpec",
+    "FetchSpec",
+    "GroupSpec",
+    "HoldSpec",
+    "NetworkSpec",
+    "ObjectSpec",
+    "RegistrySpec",
+    "Scenario",
+    "ScenarioError",
+    "Table",
+    "block_count",
+    "fault_dict",
+    "grid",
+    "load_scenario",
+    "parse_faults",
+    "parse_scenario",
+    "parse_size",
+    "resolved_dict",
+    "set_path",
+    "write_resolved",
+]

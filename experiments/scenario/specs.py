@@ -1,0 +1,299 @@
+"""What a scenario is: validated, frozen dataclasses, and the values their fields may take.
+
+Shaped after p2plab's cluster and scenario definitions (``metadata/cluster.go`` and
+``metadata/scenario.go`` in github.com/Netflix/p2plab; summarised in
+``docs/reference/scenarios.md``): named groups of peers with a size, a region and an instance
+class, objects, which groups seed which objects and which fetch them; plus the faults of a run.
+Every field, its default and its unit is documented in ``docs/scenarios.md``;
+:mod:`experiments.scenario.load` builds these from TOML, :mod:`experiments.scenario.write` writes
+them back.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from experiments.scenario.errors import ScenarioError
+from models.dag import CidAllocator, chunked_file, oci_image
+from models.peer import STRATEGIES
+from sim.latency import LatencyModel, RegionMatrixLatency
+
+__all__ = [
+    "DURATION_DISTRIBUTIONS",
+    "FAULT_KINDS",
+    "HOLD_DISTRIBUTIONS",
+    "OBJECT_TYPES",
+    "ROUTINGS",
+    "RUN_STRATEGIES",
+    "TOPOLOGIES",
+    "Duration",
+    "FaultSpec",
+    "FetchSpec",
+    "GroupSpec",
+    "HoldSpec",
+    "NetworkSpec",
+    "ObjectSpec",
+    "RegistrySpec",
+    "Scenario",
+    "block_count",
+]
+
+RUN_STRATEGIES = (*STRATEGIES, "registry")
+"""What a group's ``strategy`` may be: a Bitswap strategy, or ``registry`` (the baseline)."""
+OBJECT_TYPES = ("file", "oci-image", "blocks")
+"""What an object's ``type`` may be."""
+TOPOLOGIES = ("full-mesh", "region-mesh")
+"""What ``network.topology`` may be."""
+ROUTINGS = ("nil", "dht")
+"""What a group's ``routing`` may be."""
+HOLD_DISTRIBUTIONS = ("all", "one-random-member")
+"""What a held object's ``distribute`` may be (:attr:`HoldSpec.distribute`)."""
+
+
+# --------------------------------------------------------------------------------- scenario
+@dataclass(frozen=True)
+class ObjectSpec:
+    """Content to seed and fetch. Sizes in bytes."""
+
+    name: str
+    type: str
+    size_bytes: int = 0
+    """``file``: the file's size."""
+    chunk_bytes: int = 262_144
+    """``file``, ``oci-image``: unixfs chunk (leaf) size."""
+    max_links: int = 174
+    """``file``, ``oci-image``: links per internal node (go-unixfs default)."""
+    layers: tuple[int, ...] = ()
+    """``oci-image``: layer sizes."""
+    config_bytes: int = 6000
+    """``oci-image``: the image config blob."""
+    count: int = 0
+    """``blocks``: number of blocks (the first is the "root")."""
+    block_bytes: int = 8000
+    """``blocks``: size of every block but the first."""
+    root_bytes: int = 800
+    """``blocks``: size of the first block."""
+
+
+@dataclass(frozen=True)
+class HoldSpec:
+    """Which blocks of an object a group holds before the run (indices in the object's block
+    order: root first, then depth-first)."""
+
+    object: str
+    start: int = 0
+    stop: int | None = None
+    """Block index range [start, stop); ``None``: to the end."""
+    every: int = 1
+    offset: int = 0
+    """Every ``every``-th block of the range, starting at ``offset``."""
+    distribute: str = "all"
+    """``all``: every member holds them; ``one-random-member``: each block on one member drawn
+    at random (the go benchmarks' OnePeerPerBlock)."""
+
+
+@dataclass(frozen=True)
+class FetchSpec:
+    """What a group fetches, how, and when (seconds)."""
+
+    object: str
+    pattern: str = "dag-walk"
+    start_s: float = 0.0
+    stagger_s: float = 0.0
+    """Member i starts at ``start_s + i * stagger_s`` (Testground's request_stagger)."""
+
+
+@dataclass(frozen=True)
+class GroupSpec:
+    """``count`` peers named ``<name>-<i>``. Bandwidth in bytes/s; latency in seconds."""
+
+    name: str
+    count: int = 1
+    strategy: str = "poc"
+    region: str | None = None
+    upload_Bps: float = math.inf
+    download_Bps: float = math.inf
+    blockstore_latency_s: float = 0.0
+    routing: str = "nil"
+    dht_lookup_delay_s: float = 1.0
+    seed_objects: tuple[HoldSpec, ...] = ()
+    fetch: FetchSpec | None = None
+
+    def members(self) -> list[str]:
+        return [f"{self.name}-{i}" for i in range(self.count)]
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """The substrate: transport, latency model, topology."""
+
+    transport: str = "fifo"
+    latency: LatencyModel = field(default_factory=RegionMatrixLatency)
+    latency_spec: Mapping[str, Any] = field(default_factory=lambda: {"model": "region-matrix"})
+    topology: str = "full-mesh"
+    inter_region: str | int = "full"
+    cid_version: int = 1
+    jitter: float = 0.0
+    priority_lane: bool = False
+    """fifo: wants, HAVEs, DONT_HAVEs and cancels skip the queue behind blocks."""
+    rate_Bps: float | None = None
+    rate_sigma_Bps: float = 0.0
+    """go-testnet: per-pair token-bucket rate (None: min of the two peers' bandwidths)."""
+
+
+@dataclass(frozen=True)
+class RegistrySpec:
+    """The registry baseline's server (a CDN edge)."""
+
+    region: str | None = None
+    upload_Bps: float = math.inf
+    connections: int = 3
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario. ``raw`` is the TOML table it came from (after sweep overrides)."""
+
+    name: str
+    seed: int = 1
+    replications: int = 1
+    max_sim_time_s: float = 3600.0
+    network: NetworkSpec = field(default_factory=NetworkSpec)
+    objects: tuple[ObjectSpec, ...] = ()
+    groups: tuple[GroupSpec, ...] = ()
+    strategy_configs: Mapping[str, Any] = field(default_factory=dict)
+    """Strategy name -> its config dataclass, with the file's overrides applied."""
+    registry: RegistrySpec = field(default_factory=RegistrySpec)
+    faults: tuple[FaultSpec, ...] = ()
+    """What goes wrong during the run (scheduled by :mod:`experiments.faults`)."""
+    sweep: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    source: str = "<scenario>"
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def object(self, name: str) -> ObjectSpec:
+        for o in self.objects:
+            if o.name == name:
+                return o
+        raise KeyError(name)
+
+    @property
+    def strategies(self) -> list[str]:
+        """The strategies its groups use, in group order."""
+        return list(dict.fromkeys(g.strategy for g in self.groups))
+
+    @property
+    def strategy_label(self) -> str:
+        s = self.strategies
+        return s[0] if len(s) == 1 else "mixed"
+
+    def with_replications(self, n: int) -> Scenario:
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ScenarioError(
+                f"{self.source}: replications: must be a whole number >= 1, got {n!r}"
+            )
+        return replace(self, replications=n)
+
+
+@functools.lru_cache(maxsize=64)
+def block_count(spec: ObjectSpec) -> int:
+    """Number of blocks of an object (its DAG built as a run builds it)."""
+    alloc = CidAllocator()
+    if spec.type == "file":
+        dag = chunked_file(
+            spec.size_bytes, cid_alloc=alloc, chunk_size=spec.chunk_bytes, max_links=spec.max_links
+        )
+    elif spec.type == "oci-image":
+        dag = oci_image(
+            list(spec.layers),
+            cid_alloc=alloc,
+            config_size=spec.config_bytes,
+            chunk_size=spec.chunk_bytes,
+            max_links=spec.max_links,
+        )
+    else:
+        return spec.count
+    return len(dag.cids_in_order)
+
+
+# --------------------------------------------------------------------------------- faults
+FAULT_KINDS = ("churn", "link", "partition", "slow")
+"""What a fault's ``kind`` may be."""
+
+DURATION_DISTRIBUTIONS: dict[str, tuple[tuple[str, bool], ...]] = {
+    "fixed": (("value", True),),
+    "exponential": (("mean", True),),
+    "weibull": (("shape", False), ("scale", True)),
+    "pareto": (("shape", False), ("scale", True)),
+    "lognormal": (("median", True), ("sigma", False)),
+    "uniform": (("low", True), ("high", True)),
+}
+"""Distribution name -> its parameters, each (name, is a duration). Durations are seconds (or
+strings with a unit); ``shape`` and ``sigma`` are plain numbers > 0. ``pareto`` has support
+``x >= scale``; ``lognormal`` is ``exp(Normal(log median, sigma))``."""
+
+
+@dataclass(frozen=True)
+class Duration:
+    """A time in seconds: fixed, or drawn from a distribution each time it is needed."""
+
+    dist: str
+    params: tuple[tuple[str, float], ...]
+
+    def draw(self, rng: np.random.Generator) -> float:
+        """One value in seconds (>= 0), from numpy's generator (``pareto`` is numpy's Lomax
+        shifted to the classical Pareto: ``scale * (1 + Lomax(shape))``)."""
+        p = dict(self.params)
+        if self.dist == "fixed":
+            return p["value"]
+        if self.dist == "exponential":
+            x = rng.exponential(p["mean"])
+        elif self.dist == "weibull":
+            x = p["scale"] * rng.weibull(p["shape"])
+        elif self.dist == "pareto":
+            x = p["scale"] * (1.0 + rng.pareto(p["shape"]))
+        elif self.dist == "lognormal":
+            x = rng.lognormal(math.log(p["median"]), p["sigma"])
+        else:
+            x = rng.uniform(p["low"], p["high"])
+        return max(0.0, float(x))
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    """One ``[[faults]]`` table. Times in seconds from the start of the run.
+
+    Four kinds (every field is documented in ``docs/scenarios.md``):
+
+    * ``churn``: peers (``peers = [...]``, or a ``fraction`` of a ``group``) leave at ``at`` or
+      after an ``uptime`` (a fixed time or a distribution, drawn per peer) and come back after a
+      ``duration`` (likewise); with ``uptime`` and ``duration`` they keep alternating. Without a
+      ``duration`` they leave for good, and the run stops waiting for their fetches.
+    * ``link``: the connection between peers ``a`` and ``b`` is cut at ``at`` for ``duration``.
+    * ``partition``: every connection between two ``regions`` (or two ``groups``) is cut at
+      ``at`` for ``duration``.
+    * ``slow``: peers' bandwidth times ``bandwidth_factor`` and their connections' latency plus
+      ``added_latency`` from ``at`` for ``duration``.
+
+    A ``duration`` left out means "until the run ends".
+    """
+
+    name: str
+    kind: str
+    peers: tuple[str, ...] = ()
+    group: str | None = None
+    fraction: float = 1.0
+    at_s: float | None = None
+    uptime: Duration | None = None
+    duration: Duration | None = None
+    a: str | None = None
+    b: str | None = None
+    regions: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    bandwidth_factor: float = 1.0
+    added_latency_s: float = 0.0

@@ -1,0 +1,122 @@
+"""Reading one TOML table of a scenario: typed getters that know their path, and a check that
+nothing unknown is left over.
+
+Every getter records its key as allowed, so :meth:`Table.done` can name an unknown key together
+with the keys the table takes; every error is a :class:`ScenarioError` that names the file, the
+field's dotted path and what is allowed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar, overload
+
+from experiments.scenario.errors import ScenarioError
+from sim.units import parse_bandwidth, parse_duration, parse_size
+
+__all__ = ["Table"]
+
+_T = TypeVar("_T")
+
+
+class Table:
+    """A TOML table being read. ``path`` is its dotted place in the file (``""`` for the top),
+    ``source`` the file name errors start with."""
+
+    def __init__(self, data: object, path: str, source: str) -> None:
+        if not isinstance(data, Mapping):
+            raise ScenarioError(f"{source}: {path or 'file'}: must be a table, got {data!r}")
+        self.data: dict[str, Any] = dict(data)
+        self.path = path
+        self.source = source
+        self.allowed: list[str] = []
+
+    def path_of(self, key: str) -> str:
+        """The dotted path of ``key`` in the file (what errors name)."""
+        return f"{self.path}.{key}" if self.path else key
+
+    def error(self, key: str, message: str) -> ScenarioError:
+        return ScenarioError(f"{self.source}: {self.path_of(key)}: {message}")
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The raw value (``default`` if absent); ``key`` becomes an allowed key."""
+        self.allowed.append(key)
+        return self.data.get(key, default)
+
+    def has(self, key: str) -> bool:
+        return key in self.data
+
+    @overload
+    def string(self, key: str, default: str, choices: tuple[str, ...] | None = None) -> str: ...
+
+    @overload
+    def string(
+        self, key: str, default: None = None, choices: tuple[str, ...] | None = None
+    ) -> str | None: ...
+
+    def string(
+        self, key: str, default: str | None = None, choices: tuple[str, ...] | None = None
+    ) -> str | None:
+        """A string, one of ``choices`` if given; ``default`` if absent (or ``None``)."""
+        value = self.get(key, default)
+        if value is None:
+            return default
+        if not isinstance(value, str):
+            raise self.error(key, f"must be a string, got {value!r}")
+        if choices is not None and value not in choices:
+            raise self.error(key, f"unknown value {value!r}; allowed: {', '.join(choices)}")
+        return value
+
+    def integer(self, key: str, default: int, minimum: int = 0) -> int:
+        """A whole number >= ``minimum`` (not a bool)."""
+        value = self.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.error(key, f"must be a whole number >= {minimum}, got {value!r}")
+        if value < minimum:
+            raise self.error(key, f"must be a whole number >= {minimum}, got {value!r}")
+        return value
+
+    def number(self, key: str, default: float, minimum: float = 0.0) -> float:
+        """A number >= ``minimum`` (not a bool), as a float."""
+        value = self.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value >= minimum:
+            raise self.error(key, f"must be a number >= {minimum}, got {value!r}")
+        return float(value)
+
+    def boolean(self, key: str, default: bool) -> bool:
+        """``true`` or ``false``."""
+        value = self.get(key, default)
+        if not isinstance(value, bool):
+            raise self.error(key, f"must be true or false, got {value!r}")
+        return value
+
+    def duration(self, key: str, default: object) -> float:
+        """Seconds, from a number of seconds or a string with a unit (:func:`parse_duration`)."""
+        return self._parsed(key, default, parse_duration)
+
+    def bandwidth(self, key: str, default: object) -> float:
+        """Bytes per second (:func:`parse_bandwidth`); ``math.inf`` if absent and ``default``
+        is ``None``."""
+        if self.get(key, default) is None:
+            return math.inf
+        return self._parsed(key, default, parse_bandwidth)
+
+    def size(self, key: str, default: object) -> int:
+        """Bytes, from an int or a string with a unit (:func:`parse_size`)."""
+        return self._parsed(key, default, parse_size)
+
+    def _parsed(self, key: str, default: object, parse: Callable[..., _T]) -> _T:
+        """``parse(value, field=...)`` of the key's value; its ValueError as a ScenarioError."""
+        try:
+            return parse(self.get(key, default), field=self.path_of(key))
+        except ValueError as exc:
+            raise ScenarioError(f"{self.source}: {exc}") from None
+
+    def done(self) -> None:
+        """Raise for the first key no getter asked for, listing the allowed ones."""
+        unknown = [k for k in self.data if k not in self.allowed]
+        if unknown:
+            raise self.error(
+                unknown[0], f"unknown key; allowed: {', '.join(sorted(set(self.allowed)))}"
+            )
