@@ -8,6 +8,9 @@ last byte arrives. A :class:`Host` charges what a real machine spends on the way
   takes, among the cores already free at t, the one that became free last (so a job held back
   by its lane does not take a core another job could use sooner); if none is free, the core
   that frees first. An idle gap on a core before a job is never filled by a later one.
+  Hardware threads that share a physical core (an AWS vCPU is one) deliver less together than
+  as many cores: ``capacity_cores`` says how much, in single-thread cores, and a job that
+  starts while every other thread is busy runs ``cores / capacity_cores`` times longer.
   Per message sent: ``send_message_s`` plus ``size / send_Bps`` (copies and syscalls), plus
   ``stream_open_s`` when the message opens a new stream, plus whatever work the sender adds
   (``work_s``: e.g. encoding). Per message received: ``receive_message_s`` plus
@@ -98,7 +101,10 @@ class HostSpec:
 
     name: str = "custom"
     cores: int = 1
-    """CPU cores (vCPUs the process can use at once)."""
+    """CPU cores, or hardware threads (vCPUs the process can use at once)."""
+    capacity_cores: float | None = None
+    """What the ``cores`` deliver when all are busy, in single-thread cores (two
+    hyper-threads of one core: about 1.3); ``None``: ``cores``."""
     send_message_s: float = 0.0
     """CPU per message sent (syscalls, framing, the hand-off to the writer)."""
     send_Bps: float = _INF
@@ -118,12 +124,19 @@ class HostSpec:
     def __post_init__(self) -> None:
         if isinstance(self.cores, bool) or not isinstance(self.cores, int) or self.cores < 1:
             raise ValueError(f"host.cores must be a whole number >= 1, got {self.cores!r}")
+        cap = self.capacity_cores
+        if cap is not None and (
+            isinstance(cap, bool) or not isinstance(cap, int | float) or not 0 < cap <= self.cores
+        ):
+            raise ValueError(
+                f"host.capacity_cores must be a number in (0, cores = {self.cores}], got {cap!r}"
+            )
         if self.cipher not in CIPHERS:
             raise ValueError(
                 f"host.cipher: unknown cipher {self.cipher!r}; allowed: {', '.join(CIPHERS)}"
             )
         for f in fields(self):
-            if f.name in ("name", "cores", "cipher", "disk"):
+            if f.name in ("name", "cores", "capacity_cores", "cipher", "disk"):
                 continue
             _check("host", f.name, getattr(self, f.name), rate=f.name.endswith("_Bps"))
         if self.cipher == "none" and self.cipher_Bps != _INF:
@@ -161,6 +174,7 @@ class Host:
         "_lanes",
         "_recv_s",
         "_send_s",
+        "_shared_slowdown",
         "cpu_busy_s",
         "disk",
         "disk_busy_s",
@@ -177,6 +191,8 @@ class Host:
         self._send_s = 1.0 / spec.send_Bps  # seconds per byte (0.0 for inf)
         self._recv_s = 1.0 / spec.receive_Bps
         self._cipher_s = 1.0 / spec.cipher_Bps
+        cap = spec.capacity_cores
+        self._shared_slowdown = 1.0 if cap is None else spec.cores / cap
         self.cpu_busy_s = 0.0
         self.disk_busy_s = 0.0
         self.jobs = 0
@@ -197,10 +213,13 @@ class Host:
                     best = i
                 if free < cores[first]:
                     first = i
-            if best >= 0:
-                end = cores[best] = t + work_s
-            else:
-                end = cores[first] = cores[first] + work_s
+            chosen = best if best >= 0 else first
+            start = t if best >= 0 else cores[first]
+            if self._shared_slowdown != 1.0 and all(
+                free > start for i, free in enumerate(cores) if i != chosen
+            ):
+                work_s *= self._shared_slowdown  # every sibling thread is busy
+            end = cores[chosen] = start + work_s
         self.cpu_busy_s += work_s
         self.jobs += 1
         return end

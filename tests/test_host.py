@@ -43,6 +43,16 @@ def test_two_cores_run_two_jobs_at_once_and_queue_the_third():
     assert host.utilisation(0.014) == pytest.approx((0.024 / 0.028, 0.0))
 
 
+def test_hyperthreads_run_slower_only_while_the_sibling_is_busy():
+    # 2 threads of one core delivering 1.3 cores together: a job alone runs at full speed,
+    # a job started while the other thread is busy takes 2 / 1.3 times as long
+    host = Host(HostSpec(cores=2, capacity_cores=1.3))
+    assert host.cpu(0.0, 0.013) == pytest.approx(0.013)
+    assert host.cpu(0.0, 0.013) == pytest.approx(0.020)
+    # both threads free again at 20 ms: alone again
+    assert host.cpu(0.030, 0.013) == pytest.approx(0.043)
+
+
 def test_send_and_receive_costs_per_message_and_per_byte():
     # 20 µs per message sent + 1 GB/s of copying; 30 µs per message received + 2 GB/s
     spec = HostSpec(
@@ -110,6 +120,8 @@ def test_disk_throughput_and_iops_occupy_the_device_latency_overlaps():
         ({"receive_Bps": 0}, "host.receive_Bps"),
         ({"receive_Bps": math.nan}, "host.receive_Bps"),
         ({"cipher": "rot13"}, "host.cipher"),
+        ({"cores": 2, "capacity_cores": 2.5}, "host.capacity_cores"),
+        ({"capacity_cores": 0}, "host.capacity_cores"),
         ({"cipher_Bps": 1e8}, "host.cipher_Bps"),
         ({"stream_open_s": "1 ms"}, "host.stream_open_s"),
     ],
