@@ -23,9 +23,10 @@ last byte arrives. A :class:`Host` charges what a real machine spends on the way
   decrypted after its last byte has arrived (secio, TLS and noise all authenticate a frame
   before handing it on), so the cipher and the wire are sequential stages, not a pipeline.
 * **A disk**, one device queue shared by reads and writes: an operation of S bytes occupies the
-  device for ``max(S / rate, 1 / iops)`` (throughput and IOPS limits) and then completes after
-  a further ``latency_s`` (the access and sync time, which overlaps with other operations as in
-  a deep device queue).
+  device for ``max(S / rate, 1 / iops)`` (throughput and IOPS limits, each per direction) and
+  then completes after a further ``latency_s`` (the access and sync time, which overlaps with
+  other operations as in a deep device queue). Reads served from the page cache: leave the
+  read rate, IOPS and latency unlimited / zero.
 
 All of it is busy-until arithmetic, like the ``fifo`` transport's links: no SimPy process and
 no event per cost; the network schedules one event where a cost delays a delivery (see
@@ -71,8 +72,10 @@ class DiskSpec:
     """Write throughput of the device (the smaller of the volume's and the instance's link)."""
     read_Bps: float = _INF
     """Read throughput of the device."""
-    iops: float = _INF
-    """Operations per second the device completes (reads and writes together)."""
+    write_iops: float = _INF
+    """Write operations per second the device completes (syncs included)."""
+    read_iops: float = _INF
+    """Read operations per second the device completes."""
     write_latency_s: float = 0.0
     """Time from a write reaching the device to its completion, sync included."""
     read_latency_s: float = 0.0
@@ -89,7 +92,8 @@ class DiskSpec:
         return (
             self.write_Bps == _INF
             and self.read_Bps == _INF
-            and self.iops == _INF
+            and self.write_iops == _INF
+            and self.read_iops == _INF
             and self.write_latency_s == 0.0
             and self.read_latency_s == 0.0
         )
@@ -266,15 +270,15 @@ class Host:
     def disk_write(self, t: float, size_bytes: int) -> float:
         """When a write of ``size_bytes`` issued at ``t`` has completed (synced)."""
         disk = self.disk
-        return self._disk_op(t, size_bytes / disk.write_Bps, disk.write_latency_s)
+        return self._disk_op(t, size_bytes / disk.write_Bps, disk.write_iops, disk.write_latency_s)
 
     def disk_read(self, t: float, size_bytes: int) -> float:
         """When a read of ``size_bytes`` issued at ``t`` has its data."""
         disk = self.disk
-        return self._disk_op(t, size_bytes / disk.read_Bps, disk.read_latency_s)
+        return self._disk_op(t, size_bytes / disk.read_Bps, disk.read_iops, disk.read_latency_s)
 
-    def _disk_op(self, t: float, transfer_s: float, latency_s: float) -> float:
-        occupy = 1.0 / self.disk.iops
+    def _disk_op(self, t: float, transfer_s: float, iops: float, latency_s: float) -> float:
+        occupy = 1.0 / iops
         if transfer_s > occupy:
             occupy = transfer_s
         free = self._disk_free

@@ -97,7 +97,12 @@ def test_cipher_lane_on_other_connection_uses_a_free_core_at_once():
 def test_disk_throughput_and_iops_occupy_the_device_latency_overlaps():
     # 100 MB/s, 1000 IOPS, 2 ms write latency (sync), 0.5 ms read latency
     disk = DiskSpec(
-        write_Bps=100e6, read_Bps=200e6, iops=1000, write_latency_s=0.002, read_latency_s=0.0005
+        write_Bps=100e6,
+        read_Bps=200e6,
+        write_iops=1000,
+        read_iops=1000,
+        write_latency_s=0.002,
+        read_latency_s=0.0005,
     )
     host = Host(HostSpec(disk=disk))
     # 262,144 B: 2.62 ms of transfer (> 1 ms per op) + 2 ms latency
@@ -135,7 +140,8 @@ def test_bad_host_fields_are_named(kwargs, field):
     ("kwargs", "field"),
     [
         ({"write_Bps": -1}, "disk.write_Bps"),
-        ({"iops": 0}, "disk.iops"),
+        ({"write_iops": 0}, "disk.write_iops"),
+        ({"read_iops": -5}, "disk.read_iops"),
         ({"read_latency_s": -0.1}, "disk.read_latency_s"),
         ({"write_latency_s": False}, "disk.write_latency_s"),
     ],
