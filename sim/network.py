@@ -408,11 +408,12 @@ class Network:
                 now, (src, dst), size_bytes, new_stream=new_stream, work_s=work_s
             )
             if ready > now:
-                # The uplink takes messages in the order they are ready, so the transport
-                # sees this one only then (one event).
-                self.call_at(
-                    ready - now, self._send_ready, (link, message, size_bytes, kind, on_sent)
-                )
+                if self.transport.accepts_ready_at:
+                    self.transport.send(link, message, size_bytes, kind, on_sent, ready)
+                else:  # the transport sees the message once it is ready (one event)
+                    self.call_at(
+                        ready - now, self._send_ready, (link, message, size_bytes, kind, on_sent)
+                    )
                 return
         self.transport.send(link, message, size_bytes, kind, on_sent)
 
