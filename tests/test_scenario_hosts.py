@@ -1,4 +1,5 @@
-"""Hosts in scenario files: ``host = "<name>"``, ``[hosts.<name>]``, writing back, sweeps."""
+"""Hosts in scenario files: ``host = "<name>"``, ``[hosts.<name>]``, writing back, sweeps, and
+what a run passes to the network and the peers."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import tomllib
 import pytest
 import tomli_w
 
+import experiments.build as build
 from experiments.hosts import PRESETS
 from experiments.scenario import ScenarioError, grid, parse_scenario, resolved_dict
 from models.hostwork import NO_WORK
+from sim.host import Host, HostSpec
 
 
 def scenario(hosts=None, defaults=None, **groups_host):
@@ -149,3 +152,103 @@ def test_a_sweep_to_an_unknown_host_names_the_point():
     raw["sweep"] = {"defaults.host": ["ideal", "fast"]}
     with pytest.raises(ScenarioError, match=r"unknown value 'fast'.*at sweep point"):
         grid(parse_scenario(raw))
+
+
+# ------------------------------------------------------------------------------ the run
+def _spec_of(s):
+    group_of = {m: g.name for g in s.groups for m in g.members()}
+    return group_of, {g.name: g for g in s.groups}
+
+
+def test_node_hosts_share_one_machine_per_shared_preset_and_give_others_their_spec():
+    hosts = {"testnet-too": {"base": "go-testnet"}, "own": {"base": "go-testnet", "shared": False}}
+    raw = scenario(hosts, seeds="go-testnet", leeches="testnet-too")
+    raw["groups"].append({"name": "x", "count": 2, "host": "go-testnet"})
+    raw["groups"].append({"name": "y", "count": 2, "host": "own"})
+    raw["groups"].append({"name": "z", "count": 1, "host": "modern"})
+    raw["groups"].append({"name": "w", "count": 1})
+    s = parse_scenario(raw)
+    out = build.node_hosts(*_spec_of(s))
+    shared = out["seeds-0"]
+    assert isinstance(shared, Host) and shared.spec.cores == 4
+    assert all(out[m] is shared for m in ("seeds-0", "seeds-1", "x-0", "x-1"))
+    other = out["leeches-0"]  # another shared host: another machine
+    assert other is not shared and all(out[f"leeches-{i}"] is other for i in range(3))
+    # not shared, only go-bitswap's work costs: a machine of each node's own
+    assert isinstance(out["y-0"], Host) and out["y-0"] is not out["y-1"]
+    assert out["z-0"] == PRESETS["modern"].spec and isinstance(out["z-0"], HostSpec)
+    assert "w-0" not in out
+
+
+def test_an_ideal_run_passes_no_host_and_no_work(monkeypatch):
+    calls = _capture(monkeypatch)
+    with pytest.raises(_Stop):
+        build.build_run(parse_scenario(scenario()))
+    assert calls["hosts"] == {}
+    assert all("work" not in o for o in calls["per_peer"].values())
+
+
+def test_a_run_passes_each_groups_host_and_work(monkeypatch):
+    monkeypatch.setattr(build, "hosts_wired", lambda: True)
+    calls = _capture(monkeypatch)
+    s = parse_scenario(scenario(seeds="go-testnet", leeches="p2plab-2020"))
+    with pytest.raises(_Stop):
+        build.build_run(s)
+    hosts, per_peer = calls["hosts"], calls["per_peer"]
+    assert hosts["seeds-0"] is hosts["seeds-1"] and isinstance(hosts["seeds-0"], Host)
+    assert hosts["leeches-0"] == PRESETS["p2plab-2020"].spec
+    assert per_peer["seeds-0"]["work"] == PRESETS["go-testnet"].work
+    assert per_peer["leeches-2"]["work"] == PRESETS["p2plab-2020"].work
+
+
+def test_a_host_needs_the_wiring(monkeypatch):
+    monkeypatch.setattr(build, "hosts_wired", lambda: False)
+    with pytest.raises(ValueError, match=r"'modern' needs the host model.*allowed here: host = "):
+        build.build_run(parse_scenario(scenario(leeches="modern")))
+
+
+@pytest.mark.skipif(not build.hosts_wired(), reason="the network and peers take no host yet")
+def test_a_wired_run_gives_each_node_its_machine():
+    s = parse_scenario(scenario(seeds="go-testnet", leeches="p2plab-2020"))
+    net = build.build_run(s).net
+    a, b = net.host_of("seeds-0"), net.host_of("seeds-1")
+    assert a is not None and a is b
+    c, d = net.host_of("leeches-0"), net.host_of("leeches-1")
+    assert c is not None and c is not d and c.spec == PRESETS["p2plab-2020"].spec
+    ideal = build.build_run(parse_scenario(scenario())).net
+    assert ideal.host_of("seeds-0") is None
+
+
+class _Stop(Exception):
+    pass
+
+
+def _capture(monkeypatch):
+    """Record what build_run gives build_network (hosts) and Swarm (per_peer), then stop."""
+    calls = {}
+    real = build.build_network
+
+    def fake_network(graph, *, hosts=None, **kw):
+        calls["hosts"] = dict(hosts or {})
+        return real(graph, **kw)
+
+    def fake_swarm(net, *, per_peer, **kw):
+        calls["per_peer"] = per_peer
+        raise _Stop
+
+    monkeypatch.setattr(build, "build_network", fake_network)
+    monkeypatch.setattr(build, "Swarm", fake_swarm)
+    return calls
+
+
+@pytest.mark.skipif(not build.hosts_wired(), reason="the network takes no host yet")
+def test_build_network_gives_nodes_their_hosts():
+    from sim.latency import FixedLatency
+    from sim.topology import build_network, full_mesh
+
+    machine = Host(PRESETS["go-testnet"].spec)
+    hosts = {"a": PRESETS["modern"].spec, "b": machine, "c": machine}
+    net = build_network(full_mesh(["a", "b", "c", "d"]), latency=FixedLatency(0.001), hosts=hosts)
+    assert net.host_of("a") is not None and net.host_of("a").spec == PRESETS["modern"].spec
+    assert net.host_of("b") is machine and net.host_of("c") is machine
+    assert net.host_of("d") is None
