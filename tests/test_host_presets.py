@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import fields
+from pathlib import Path
 
 import pytest
 
-from experiments.hosts import FIGURE_KINDS, PRESETS, Figure, derive, preset
+from experiments.hosts import FIGURE_KINDS, PRESETS, Figure, derive, preset, preset_table
 from models.hostwork import NO_WORK
 from sim.host import IDEAL, DiskSpec
 
+ROOT = Path(__file__).resolve().parent.parent
 NUMBERED = [p for p in PRESETS.values() if p.figures]
 
 
@@ -131,3 +133,9 @@ def test_figure_checks_its_kind_and_range():
         Figure("x", 1, "µs", "code", "s", 2, 1)
     with pytest.raises(ValueError, match="unit"):
         Figure("x", 1, "furlongs", "code", "s")
+
+
+@pytest.mark.parametrize("p", NUMBERED, ids=lambda p: p.name)
+def test_docs_show_each_presets_table(p):
+    """docs/host.md shows exactly the tables this module renders (so they cannot drift)."""
+    assert preset_table(p) in (ROOT / "docs" / "host.md").read_text(encoding="utf-8")
