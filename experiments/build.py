@@ -15,7 +15,6 @@ random numbers).
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +25,6 @@ import numpy as np
 from experiments.faults import schedule_faults
 from experiments.scenario import GroupSpec, HoldSpec, ObjectSpec, Scenario
 from models.dag import CidAllocator, Dag, benchmark_blocks, chunked_file, oci_image
-from models.peer import Peer
 from models.registry import RegistryConfig, RegistryPull, image_blobs
 from models.routing import DhtRouting
 from models.swarm import Swarm
@@ -36,7 +34,7 @@ from sim.rng import RunRandom
 from sim.topology import build_network, full_mesh, region_meshes
 from sim.transports import FifoTransport, GoTestnetTransport, Transport, make_transport
 
-__all__ = ["Built", "build_objects", "build_run", "holdings", "hosts_wired", "node_hosts"]
+__all__ = ["Built", "build_objects", "build_run", "holdings", "node_hosts"]
 
 CONTROL_KINDS = ("want-block", "want-have", "cancel", "have", "dont-have")
 REGISTRY_NODE = "registry"
@@ -119,8 +117,6 @@ def build_run(scenario: Scenario, replicate: int = 0, seed: int | None = None) -
         return _build_registry(scenario, rr, objects, members, group_of)
     attrs = _node_attrs(group_of, spec_of)
     hosts = node_hosts(group_of, spec_of)
-    if any(not spec_of[g].host.is_ideal for g in members):
-        _check_wired(scenario)
     if scenario.network.topology == "region-mesh":
         by_region: dict[str, dict[str, Any]] = {}
         for m, a in attrs.items():
@@ -198,26 +194,6 @@ def node_hosts(
         else:
             out[m] = preset.spec
     return out
-
-
-def hosts_wired() -> bool:
-    """Whether the network takes hosts and the peers take go-bitswap's work
-    (``Network.add_node(host=...)``, ``Peer(work=...)``)."""
-    return (
-        "host" in inspect.signature(Network.add_node).parameters
-        and "work" in inspect.signature(Peer).parameters
-    )
-
-
-def _check_wired(scenario: Scenario) -> None:
-    if hosts_wired():
-        return
-    named = sorted({g.host.name for g in scenario.groups if not g.host.is_ideal})
-    raise ValueError(
-        f"{scenario.source}: groups.host: {', '.join(map(repr, named))} needs the host model "
-        "in the network and the peers (Network.add_node(host=...), Peer(work=...)), which this "
-        "version does not have yet; allowed here: host = 'ideal'"
-    )
 
 
 def _node_attrs(

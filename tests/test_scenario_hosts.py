@@ -189,7 +189,6 @@ def test_an_ideal_run_passes_no_host_and_no_work(monkeypatch):
 
 
 def test_a_run_passes_each_groups_host_and_work(monkeypatch):
-    monkeypatch.setattr(build, "hosts_wired", lambda: True)
     calls = _capture(monkeypatch)
     s = parse_scenario(scenario(seeds="go-testnet", leeches="p2plab-2020"))
     with pytest.raises(_Stop):
@@ -201,22 +200,19 @@ def test_a_run_passes_each_groups_host_and_work(monkeypatch):
     assert per_peer["leeches-2"]["work"] == PRESETS["p2plab-2020"].work
 
 
-def test_a_host_needs_the_wiring(monkeypatch):
-    monkeypatch.setattr(build, "hosts_wired", lambda: False)
-    with pytest.raises(ValueError, match=r"'modern' needs the host model.*allowed here: host = "):
-        build.build_run(parse_scenario(scenario(leeches="modern")))
-
-
-@pytest.mark.skipif(not build.hosts_wired(), reason="the network and peers take no host yet")
-def test_a_wired_run_gives_each_node_its_machine():
+def test_a_run_gives_each_node_its_machine_and_each_peer_its_work():
     s = parse_scenario(scenario(seeds="go-testnet", leeches="p2plab-2020"))
-    net = build.build_run(s).net
+    built = build.build_run(s)
+    net, swarm = built.net, built.swarm
     a, b = net.host_of("seeds-0"), net.host_of("seeds-1")
-    assert a is not None and a is b
+    assert a is not None and a is b and a.spec.cores == 4
     c, d = net.host_of("leeches-0"), net.host_of("leeches-1")
     assert c is not None and c is not d and c.spec == PRESETS["p2plab-2020"].spec
-    ideal = build.build_run(parse_scenario(scenario())).net
-    assert ideal.host_of("seeds-0") is None
+    assert swarm.peer("seeds-1").work == PRESETS["go-testnet"].work
+    assert swarm.peer("leeches-2").work == PRESETS["p2plab-2020"].work
+    ideal = build.build_run(parse_scenario(scenario()))
+    assert ideal.net.host_of("seeds-0") is None
+    assert ideal.swarm.peer("seeds-0").work == NO_WORK
 
 
 class _Stop(Exception):
@@ -241,7 +237,6 @@ def _capture(monkeypatch):
     return calls
 
 
-@pytest.mark.skipif(not build.hosts_wired(), reason="the network takes no host yet")
 def test_build_network_gives_nodes_their_hosts():
     from sim.latency import FixedLatency
     from sim.topology import build_network, full_mesh
