@@ -35,7 +35,7 @@ one was a DONT_HAVE or the new one has the block); a want-block task with the bl
 Work = block size. A new task is dropped if a task for that CID is being sent (active) and it
 brings neither a want-block nor a "have block" that the active ones lack (``HasNewInfo``).
 
-**Workers** (:mod:`models.engine_workers`: engine task workers paired with Bitswap send
+**Workers** (:mod:`models.decision.engine_workers`: engine task workers paired with Bitswap send
 workers through the unbuffered outbox, ``workSignal``, the 100 ms ticker, blockstore reads;
 ``internal/decision/engine.go@v0.2.0``, ``workers.go@v0.2.0``): ``engine_task_workers`` (8)
 engine workers and ``send_workers`` (8) send workers, as in master. Signals come from a request
@@ -70,7 +70,7 @@ the ledgers in ``add_blocks``, the blocks and presences of a response); goroutin
 fixed order (woken pairs before new pairs); when a token and a tick are both ready Go picks at
 random, here the token. Disconnecting a peer does not clear its queued tasks (as in Go).
 
-Cost: that of the workers (:mod:`models.engine_workers`); no SimPy process.
+Cost: that of the workers (:mod:`models.decision.engine_workers`); no SimPy process.
 """
 
 from __future__ import annotations
@@ -78,9 +78,9 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Protocol, cast
 
-from models import engine_workers
-from models.engine_workers import EngineWorkers
-from models.ledgers import Ledgers
+from models.decision import engine_workers
+from models.decision.engine_workers import EngineWorkers
+from models.decision.ledgers import Ledgers
 from models.messages import Message, PresenceType, WantType, presence_wire_size
 from models.poc.config import PocConfig
 from models.poc.ledger import Ledger
