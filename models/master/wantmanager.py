@@ -21,8 +21,8 @@ from collections.abc import Hashable
 from typing import TYPE_CHECKING, Protocol
 
 from models.master.config import MasterConfig
+from models.master.wantlist import SessionTrackedWantlist
 from models.messages import MAX_PRIORITY, Message
-from models.wantlist import SessionTrackedWantlist
 from sim.timers import ResettableTimer
 
 if TYPE_CHECKING:

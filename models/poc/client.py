@@ -22,9 +22,9 @@ from models.poc.peermanager import PeerManager
 from models.poc.policy import WantPolicy
 from models.poc.presence import BlockPresenceManager, SessionInterestManager
 from models.poc.session import PocSession
+from models.poc.sessionwantlist import SessionWantlist
 from models.poc.wantsender import SessionWantSender
 from models.routing import ProviderQueryManager
-from models.sessionwantlist import SessionWantlist
 
 if TYPE_CHECKING:
     from models.messages import Message
