@@ -35,9 +35,10 @@ WantEntry = tuple[int, int, bool]
 
 
 class WantHost(Protocol):
-    """What the want path needs from its peer."""
+    """What the want path needs from its peer (a part of :class:`~models.client.ClientHost`)."""
 
-    net: Network
+    @property
+    def net(self) -> Network: ...
 
     def send_want_message(self, dst: Hashable, msg: Message) -> None: ...
 

@@ -27,8 +27,8 @@ from models.poc.wantsender import SessionWantSender
 from models.routing import ProviderQueryManager
 
 if TYPE_CHECKING:
+    from models.client import ClientHost
     from models.messages import Message
-    from models.peer import Peer
 
 __all__ = ["PocClient"]
 
@@ -49,7 +49,7 @@ class PocClient:
     want_sender_class: type = SessionWantSender
 
     def __init__(
-        self, peer: Peer, cfg: PocConfig, policy: Callable[[PocConfig], Any] | None = None
+        self, peer: ClientHost, cfg: PocConfig, policy: Callable[[PocConfig], Any] | None = None
     ) -> None:
         self.peer = peer
         self.cfg = cfg
