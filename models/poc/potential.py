@@ -40,6 +40,7 @@ import numpy as np
 from models.poc.client import PocClient
 from models.poc.config import PocConfig
 from models.poc.policy import WantPolicy
+from models.poc.wantsender import WantSets, for_peer
 
 if TYPE_CHECKING:
     from models.poc.peermanager import PeerManager
@@ -290,9 +291,7 @@ class SessionPotentialManager:
 
     # ------------------------------------------------------------------ sending
     def _send_next_wants(self, newly_available: list[Hashable]) -> None:
-        to_send: dict[Hashable, tuple[dict[int, None], dict[int, None]]] = {
-            p: ({}, {}) for p in newly_available
-        }
+        to_send: dict[Hashable, WantSets] = {p: WantSets() for p in newly_available}
         threshold = self.threshold.threshold
         wants = self.wants
         heap = []
@@ -323,12 +322,14 @@ class SessionPotentialManager:
             w.sent_potential += potential
             if w.best > 0 and w.sent_potential < threshold:
                 heapq.heappush(heap, (-w.best, w.sent_potential, w.start, cid))
-            to_send.setdefault(peer, ({}, {}))[0][cid] = None
+            for_peer(to_send, peer).want_blocks[cid] = None
             for other in self.peers:
                 if other != peer:
-                    to_send.setdefault(other, ({}, {}))[1][cid] = None
+                    for_peer(to_send, other).want_haves[cid] = None
         log = self._log
-        for peer, (blocks, haves) in to_send.items():
+        for peer, sets in to_send.items():
+            blocks = sets.want_blocks
+            haves = sets.want_haves
             sent_wb = self.sent_want_blocks.setdefault(peer, set())
             # piggy-back: every peer in this round gets want-haves for the wants never sent to
             # it as want-block (the ones added since it was last given them: the peer want

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from models.poc.presence import BlockPresenceManager
     from sim.network import Network
 
-__all__ = ["DONT_HAVE", "HAVE", "UNKNOWN", "SessionWantSender", "WantInfo"]
+__all__ = ["DONT_HAVE", "HAVE", "UNKNOWN", "SessionWantSender", "WantInfo", "WantSets", "for_peer"]
 
 DONT_HAVE, UNKNOWN, HAVE = 0, 1, 2
 """Block presence classes (``BPDontHave < BPUnknown < BPHave``)."""
@@ -62,6 +62,25 @@ class WantInfo:
         self.presence: dict[Hashable, int] = {}
         self.sent_to: list[Hashable] = []
         self.exhausted = False
+
+
+class WantSets:
+    """What one round sends one peer (go's ``wantSets``): its want-blocks and want-haves, each a
+    dict used as an insertion-ordered set of CIDs."""
+
+    __slots__ = ("want_blocks", "want_haves")
+
+    def __init__(self) -> None:
+        self.want_blocks: dict[int, None] = {}
+        self.want_haves: dict[int, None] = {}
+
+
+def for_peer(sends: dict[Hashable, WantSets], peer: Hashable) -> WantSets:
+    """``allWants.forPeer``: ``peer``'s sets in ``sends``, created empty on first use."""
+    sets = sends.get(peer)
+    if sets is None:
+        sets = sends[peer] = WantSets()
+    return sets
 
 
 class SessionWantSender:
@@ -307,17 +326,11 @@ class SessionWantSender:
     def _send_next_wants(self, newly_available: list[Hashable]) -> None:
         if not newly_available and not self._dirty:
             return  # nothing to decide: no message
-        to_send: dict[Hashable, tuple[dict[int, None], dict[int, None]]] = {}
-
-        def box(peer: Hashable) -> tuple[dict[int, None], dict[int, None]]:
-            b = to_send.get(peer)
-            if b is None:
-                b = to_send[peer] = ({}, {})
-            return b
-
+        to_send: dict[Hashable, WantSets] = {}
         if newly_available:
             for peer in newly_available:
-                box(peer)[1].update(dict.fromkeys(self.wants))  # a want-have for every want
+                # a want-have for every want
+                for_peer(to_send, peer).want_haves.update(dict.fromkeys(self.wants))
         policy = self.policy
         want_blocks = policy.want_blocks
         session_peers: list[Hashable] | None = None
@@ -347,20 +360,22 @@ class SessionWantSender:
                 continue
             sent_to.extend(chosen)
             for peer in chosen:
-                box(peer)[0][cid] = None
+                for_peer(to_send, peer).want_blocks[cid] = None
             if session_peers is None:
                 session_peers = list(self.peers)
             for peer in policy.want_have_peers(cid, session_peers, sent_to, self):
-                box(peer)[1][cid] = None
+                for_peer(to_send, peer).want_haves[cid] = None
         if to_send:
             self._send_wants(to_send)
 
-    def _send_wants(self, sends: dict[Hashable, tuple[dict[int, None], dict[int, None]]]) -> None:
+    def _send_wants(self, sends: dict[Hashable, WantSets]) -> None:
         now = self._net.env.now
         log = self._log
         wants = self.wants
         sent: dict[int, None] = {}  # every CID sent, in the order first sent
-        for peer, (blocks, haves) in sends.items():
+        for peer, sets in sends.items():
+            blocks = sets.want_blocks
+            haves = sets.want_haves
             sent_wb = self.sent_want_blocks.setdefault(peer, set())
             if blocks:
                 # piggy-back want-haves for every want never sent to this peer as want-block
