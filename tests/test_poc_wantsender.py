@@ -3,8 +3,10 @@
 :class:`SessionWantSender` decides only for the wants whose state changed since the last round
 (its dirty set) and piggy-backs on a peer's want-blocks only the wants added since that peer was
 last given them (a cursor into the log of wants). Go's ``sendNextWants`` visits every want on
-every round, and ``sendWants`` / ``getPiggybackWantHaves`` give a peer of the round a
-want-have for every want never sent to it as want-block. :class:`_GoFullScan` is that plain
+every round, and ``sendWants`` / ``getPiggybackWantHaves`` give every peer of the round a
+want-have for every want never sent to it as want-block. The peer want manager forgets a peer
+when it disconnects (``peermanager.go@v0.2.0``), so go's scan sends a reconnected peer those
+want-haves again: the cursor restarts with each connection. :class:`_GoFullScan` is that plain
 scan, on the same state-keeping code. Driven by the same changes, both must get the same wants
 through the peer want manager (which drops what a peer was already sent) to the same peers, leave
 every want with the same want-block peers, tell the session the same CIDs went out and report
@@ -16,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from typing import Any
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -31,8 +32,8 @@ PEERS = range(4)
 
 class _GoFullScan(SessionWantSender):
     """sessionwantsender.go@v0.2.0 ``sendNextWants`` + ``sendWants`` written plainly: every
-    want is looked at on every round (no dirty set); every peer sent a want-block in a round
-    gets a want-have for every want not sent to it as want-block (no cursor)."""
+    want is looked at on every round (no dirty set); every peer sent anything in a round gets a
+    want-have for every want not sent to it as want-block (no cursor)."""
 
     def _send_next_wants(self, newly_available: list[Hashable]) -> None:
         self._dirty = {}
@@ -58,8 +59,7 @@ class _GoFullScan(SessionWantSender):
         sent: list[int] = []
         for p, (blocks, haves) in to_send.items():
             sent_wb = self.sent_want_blocks.setdefault(p, set())
-            if blocks:  # the model's rule; go piggy-backs for every peer of the round
-                haves += [c for c in self.wants if c not in blocks and c not in sent_wb]
+            haves += [c for c in self.wants if c not in blocks and c not in sent_wb]
             self._pm.send_wants(p, blocks, haves)
             sent += blocks + haves
             sent_wb.update(blocks)
@@ -89,9 +89,16 @@ class _PeerManager:
 
     def __init__(self) -> None:
         self.pwm = PeerWantManager()
+        self.epochs: dict[Hashable, int] = {}
         for p in PEERS:
-            self.pwm.add_peer(p)
+            self.reconnect(p)
         self.round: dict[Hashable, tuple[set[int], set[int]]] = {}
+
+    def reconnect(self, peer: Hashable) -> None:
+        """``Disconnected`` + ``Connected``: the peer want manager forgets the peer."""
+        self.pwm.remove_peer(peer)
+        self.pwm.add_peer(peer)
+        self.epochs[peer] = self.epochs.get(peer, 0) + 1
 
     def send_wants(self, peer: Hashable, want_blocks: list[int], want_haves: list[int]) -> None:
         blocks, haves = self.pwm.prepare_send_wants(peer, want_blocks, want_haves)
@@ -159,6 +166,7 @@ _op = st.one_of(
     st.tuples(st.just("available"), st.tuples(_peer, st.booleans())),
     st.tuples(st.just("tick"), st.integers(1, 50)),
     st.tuples(st.just("soon"), st.none()),
+    st.tuples(st.just("reconnect"), _peer),
 )
 
 
@@ -191,6 +199,9 @@ def test_dirty_set_and_cursor_send_what_gos_full_scan_sends(ops, choice, want_bl
         elif op == "available":
             for side in sides:
                 side.sws.signal_availability(*arg)
+        elif op == "reconnect":
+            for side in sides:
+                side.pm.reconnect(arg)
         elif op == "tick":
             for side in sides:
                 side.net.env.now += arg / 1000
@@ -207,7 +218,6 @@ def test_presence_classes_keep_gos_order():
     assert DONT_HAVE < UNKNOWN < HAVE
 
 
-@pytest.mark.xfail(strict=True, reason="the model piggy-backs only for peers sent a want-block")
 def test_go_piggybacks_for_every_peer_of_a_round():
     """go's ``sendWants`` piggy-backs for every peer it sends to, want-haves only included.
 
@@ -223,3 +233,21 @@ def test_go_piggybacks_for_every_peer_of_a_round():
     side.pm.round = {}
     side.sws.add([0, 1])
     assert side.pm.round == {0: ({0}, {1}), 1: (set(), {0, 1})}
+
+
+def test_a_reconnected_peer_is_piggy_backed_every_want_again():
+    """Peer 0 was sent a want-have for 1, then disconnected and came back: the peer want manager
+    forgot it (``peermanager.go@v0.2.0``). The next round that sends peer 0 anything gives it
+    a want-have for 1 again, as go's full scan does."""
+    cfg = PocConfig(peer_choice="lowest-latency")
+    bpm = BlockPresenceManager()
+    side = _Side(SessionWantSender, cfg, bpm)
+    side.sws.add([1])
+    for peer in (1, 0):
+        bpm.receive_from(peer, [0], [])
+        side.sws.update(peer, [], [0], [])
+    assert side.sws.wants[1].sent_to == [1]
+    side.pm.reconnect(0)
+    side.pm.round = {}
+    side.sws.add([0])
+    assert side.pm.round == {1: ({0}, set()), 0: (set(), {0, 1})}

@@ -167,7 +167,8 @@ class SessionPotentialManager:
         self._count = 0
         self._dirty: dict[int, None] = {}
         self._log: list[int] = []
-        self._cursor: dict[Hashable, int] = {}
+        self._cursor: dict[Hashable, tuple[int, int]] = {}
+        """Peer -> (connection epoch, length of :attr:`_log` when it was last piggy-backed)."""
         self.pruned = 0  # this variant never prunes
 
     # ------------------------------------------------------------------ PolicyView
@@ -327,17 +328,21 @@ class SessionPotentialManager:
                 if other != peer:
                     for_peer(to_send, other).want_haves[cid] = None
         log = self._log
+        epochs = self._pm.epochs
         for peer, sets in to_send.items():
             blocks = sets.want_blocks
             haves = sets.want_haves
             sent_wb = self.sent_want_blocks.setdefault(peer, set())
             # piggy-back: every peer in this round gets want-haves for the wants never sent to
-            # it as want-block (the ones added since it was last given them: the peer want
-            # manager drops the rest anyway)
-            for cid in log[self._cursor.get(peer, 0) :]:
+            # it as want-block (the ones added since it was last given them in this connection:
+            # the peer want manager drops the others anyway)
+            epoch = epochs.get(peer, 0)
+            cursor = self._cursor.get(peer)
+            start = cursor[1] if cursor is not None and cursor[0] == epoch else 0
+            for cid in log[start:]:
                 if cid in wants and cid not in blocks and cid not in sent_wb:
                     haves[cid] = None
-            self._cursor[peer] = len(log)
+            self._cursor[peer] = (epoch, len(log))
             wb = list(blocks)
             wh = [c for c in haves if c not in blocks]
             self._pm.send_wants(peer, wb, wh)

@@ -18,8 +18,9 @@ On every change (CIDs added, blocks / HAVEs / DONT_HAVEs from a peer, a peer joi
   which broadcasts want-haves and searches for providers;
 * **send**: newly joined peers get want-haves for every pending want; every want without an
   outstanding want-block gets one to the peer(s) the policy picks (:mod:`models.poc.policy`),
-  and want-haves to the others; peers receiving want-blocks also get want-haves for every other
-  want never sent to them as want-block ("piggy-backed").
+  and want-haves to the others; every peer the round sends anything to also gets want-haves
+  for every other want never sent to it as want-block ("piggy-backed",
+  ``getPiggybackWantHaves``).
 
 Modelling notes. go-bitswap runs this on its own goroutine, batching up to 128 changes; here
 each change is applied when it happens. go-bitswap recomputes each want's best peer (one random
@@ -28,8 +29,11 @@ when the want-block is sent, from the same presence state, which gives the same 
 with fewer draws. go-bitswap iterates its wants map in random order; here wants are visited in
 the order they were added, and only those whose state changed (the result is the same set of
 messages; only the order of entries, hence their priorities within one round, differs). The
-piggy-back step sends each peer the wants added since it was last given them, which reaches the
-same want-haves as go-bitswap's full scan after its peer want manager drops duplicates.
+piggy-back step sends each peer the wants added since it was last given them in its current
+connection, which reaches the same want-haves as go-bitswap's full scan after its peer want
+manager drops duplicates (that manager forgets a peer that disconnects, so a reconnected peer
+is given every want again). ``tests/test_poc_wantsender.py`` checks both shortcuts against
+go's full scan.
 """
 
 from __future__ import annotations
@@ -118,7 +122,8 @@ class SessionWantSender:
         self.first_responder: dict[Hashable, int] = {}
         self._dirty: dict[int, None] = {}
         self._log: list[int] = []
-        self._cursor: dict[Hashable, int] = {}
+        self._cursor: dict[Hashable, tuple[int, int]] = {}
+        """Peer -> (connection epoch, length of :attr:`_log` when it was last piggy-backed)."""
         self._wb_sent_at: dict[tuple[Hashable, int], float] = {}
         self._latency: dict[Hashable, float] = {}
         self.pruned = 0
@@ -372,18 +377,23 @@ class SessionWantSender:
         now = self._net.env.now
         log = self._log
         wants = self.wants
+        epochs = self._pm.epochs
         sent: dict[int, None] = {}  # every CID sent, in the order first sent
         for peer, sets in sends.items():
             blocks = sets.want_blocks
             haves = sets.want_haves
             sent_wb = self.sent_want_blocks.setdefault(peer, set())
-            if blocks:
-                # piggy-back want-haves for every want never sent to this peer as want-block
-                start = self._cursor.get(peer, 0)
+            # piggy-back want-haves for every want never sent to this peer as want-block: the
+            # ones added since it was last given them in this connection (the peer want manager
+            # drops the others)
+            epoch = epochs.get(peer, 0)
+            cursor = self._cursor.get(peer)
+            start = cursor[1] if cursor is not None and cursor[0] == epoch else 0
+            if start < len(log):
                 for cid in log[start:]:
                     if cid in wants and cid not in blocks and cid not in sent_wb:
                         haves[cid] = None
-                self._cursor[peer] = len(log)
+                self._cursor[peer] = (epoch, len(log))
             wb = list(blocks)
             wh = [c for c in haves if c not in blocks] if blocks else list(haves)
             self._pm.send_wants(peer, wb, wh)
