@@ -133,6 +133,14 @@ class SessionWantSender:
         return self.first_responder.get(peer, self._cfg.first_responder_default_count)
 
     def latency_s(self, peer: Hashable) -> float | None:
+        """EWMA (weight 0.5) of ``peer``'s want-block -> block round trips, seconds; None
+        before the first sample.
+
+        The project's own measure, not go-bitswap's: v0.2.0's session want sender keeps no
+        per-peer latency (its session keeps one average over all received blocks,
+        ``latencyTracker`` in ``internal/session/session.go@v0.2.0``). The weight is master's
+        ``newLatencyWeight`` (``sessionpeermanager/peerdata.go@v0.1.8``). Only policies read
+        it (``peer_choice = "lowest-latency"``, custom ones); go-bitswap's choice does not."""
         return self._latency.get(peer)
 
     # ------------------------------------------------------------------ changes
@@ -270,7 +278,7 @@ class SessionWantSender:
                     self.first_responder[sender] = self.first_responder.get(sender, 0) + 1
                     dirty.pop(cid, None)
                 sent_at = wb_sent_at.pop((sender, cid), None)
-                if sent_at is not None:
+                if sent_at is not None:  # the project's own EWMA (see latency_s)
                     old = self._latency.get(sender)
                     sample = now - sent_at
                     self._latency[sender] = sample if old is None else 0.5 * old + 0.5 * sample
