@@ -28,7 +28,16 @@ from collections.abc import Callable, Hashable, Iterable
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
-from models.messages import MAX_PRIORITY, Entry, Message, WantType, entry_size_poc_limit
+from models.messages import (
+    MAX_PRIORITY,
+    Entry,
+    Message,
+    WantType,
+    broadcast_entry,
+    cancel_entry,
+    entry_size_poc_limit,
+    want_entry,
+)
 from models.poc.config import PocConfig
 from models.poc.packedwant import WantTable, unpack_want
 from sim.timers import ResettableTimer
@@ -193,7 +202,9 @@ class MessageQueue:
         self.messages_sent = 0
         # Most bytes one entry can count against max_message_size_bytes (a negative priority
         # takes 10 B): below limit / this many entries, _extract need not size them.
-        self._max_entry_bytes = entry_size_poc_limit(Entry(0, -1, True, HAVE, True), cid_version)
+        self._max_entry_bytes = entry_size_poc_limit(
+            Entry(0, -1, cancel=True, want_type=HAVE, send_dont_have=True), cid_version
+        )
 
     # ------------------------------------------------------------------ adding work
     def add_broadcast_want_haves(self, cids: Iterable[int]) -> None:
@@ -380,7 +391,7 @@ class MessageQueue:
             bcst_type = HAVE if self.supports_have else BLOCK
             # Priorities are unique (one counter per queue): reverse order is by priority alone.
             for cid, want in _by_priority_desc(bcst_pending):
-                entries[cid] = Entry(cid, want >> 1, False, bcst_type, False)
+                entries[cid] = broadcast_entry(cid, want >> 1, bcst_type)
         wants_pending = self.peer_wants.pending
         if wants_pending:
             supports_have = self.supports_have
@@ -398,14 +409,14 @@ class MessageQueue:
                 if cid in entries:
                     add_entry(cid, prio, wtype, send_dont_have=True)
                 else:
-                    entries[cid] = Entry(cid, prio, False, wtype, True)
+                    entries[cid] = want_entry(cid, prio, wtype)
         cancels = self.cancels
         if cancels:
             for cid in cancels:
                 if cid in entries:
                     msg.add_cancel(cid)
                 else:
-                    entries[cid] = Entry(cid, 0, True, BLOCK, False)
+                    entries[cid] = cancel_entry(cid)
             cancels.clear()
         return msg, want_blocks
 
