@@ -168,4 +168,4 @@ class ProviderQueryManager:
             self._start(self._waiting.popleft())
 
     def _connected(self, peer: Hashable) -> bool:
-        return self._net.graph.has_edge(self._me, peer)
+        return bool(self._net.graph.has_edge(self._me, peer))

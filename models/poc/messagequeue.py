@@ -98,6 +98,17 @@ class _RecallWantlist:
             self._add(self.pending, cid, want)
 
 
+class _PendingWant:
+    """A want-block waiting for its answer: when it was sent, and whether it still waits (a
+    cancel clears ``active``; the queue entry is dropped when reached)."""
+
+    __slots__ = ("active", "sent_at")
+
+    def __init__(self, sent_at: float) -> None:
+        self.sent_at = sent_at
+        self.active = True
+
+
 class DontHaveTimeoutManager:
     """Simulated DONT_HAVEs for want-blocks that get no answer (one per message queue)."""
 
@@ -106,8 +117,8 @@ class DontHaveTimeoutManager:
     def __init__(self, net: Network, on_timeout: Callable[[list[int]], None]) -> None:
         self._net = net
         self._on_timeout = on_timeout
-        self._active: dict[int, list] = {}  # cid -> [sent_at, active]
-        self._queue: deque[tuple[int, list]] = deque()
+        self._active: dict[int, _PendingWant] = {}
+        self._queue: deque[tuple[int, _PendingWant]] = deque()  # in the order sent
         self._timer = ResettableTimer(net, self._check)
         self.started = False
         self.timeout_s = 0.0
@@ -123,7 +134,7 @@ class DontHaveTimeoutManager:
         was_empty = not self._active
         for cid in cids:
             if cid not in self._active:
-                entry = [now, True]
+                entry = _PendingWant(now)
                 self._active[cid] = entry
                 self._queue.append((cid, entry))
         if was_empty:
@@ -137,7 +148,7 @@ class DontHaveTimeoutManager:
         """A CANCEL for ``cid`` (the block arrived): stop its timeout, if any."""
         entry = self._active.pop(cid, None)
         if entry is not None:
-            entry[1] = False
+            entry.active = False
 
     def _check(self) -> None:
         queue = self._queue
@@ -148,8 +159,8 @@ class DontHaveTimeoutManager:
         expired = []
         while queue:
             cid, entry = queue[0]
-            if entry[1]:
-                if now - entry[0] < timeout - 1e-12:
+            if entry.active:
+                if now - entry.sent_at < timeout - 1e-12:
                     break
                 expired.append(cid)
                 del self._active[cid]
@@ -157,7 +168,7 @@ class DontHaveTimeoutManager:
         if expired:
             self._net.call_soon(lambda: self._on_timeout(expired))  # go fireTimeout(...)
         if queue:
-            self._timer.reset(queue[0][1][0] + timeout - now)
+            self._timer.reset(queue[0][1].sent_at + timeout - now)
 
     def shutdown(self) -> None:
         self._timer.stop()
