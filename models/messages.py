@@ -14,8 +14,8 @@ when false/0. The whole protobuf goes on the stream behind a uvarint length pref
 = v0.2.0 schema); a v0.2.0 peer encodes with the new schema even towards a 1.1.0 peer
 (``network/ipfs_impl.go@v0.2.0`` uses ``ToNetV1`` for both).
 
-Resulting sizes (bytes on the wire, incl. the 2 B repeated-field framing), CIDv0 / CIDv1, as in
-``reference/bitswap-protocol.md`` §2.2:
+Resulting sizes (bytes on the wire, incl. the 2 B repeated-field framing), CIDv0 / CIDv1, worked
+out field by field in ``docs/reference/protocol.md``:
 
 ===========================================  =====  =====
 master want (cid + priority ~MaxInt32)          44     46
@@ -116,7 +116,7 @@ MAX_PRIORITY = 2**31 - 1
 
 CID_BYTES: dict[int, int] = {0: 34, 1: 36}
 """Binary CID length in bytes by CID version, sha2-256: v0 = multihash (2 + 32); v1 adds a
-version and a codec byte (``reference/bitswap-protocol.md`` §2.2)."""
+version and a codec byte (``docs/reference/protocol.md``, "CID lengths")."""
 
 BLOCK_PREFIX_BYTES = 4
 """``cid.Prefix().Bytes()`` = uvarint(version) + uvarint(codec) + uvarint(mh type) +
@@ -191,7 +191,7 @@ class Message:
 
     ``blocks`` maps cid -> block size in bytes (the block's raw data). ``full`` marks a full
     wantlist (the periodic rebroadcast). ``pendingBytes`` is not modelled: v0.2.0 drops it before
-    sending (``workers.go@v0.2.0``, ``reference/bitswap-protocol.md`` §2.4).
+    sending (``sendBlocks``, ``workers.go@v0.2.0``; ``docs/reference/protocol.md``).
     """
 
     entries: dict[int, Entry] = field(default_factory=dict)

@@ -58,7 +58,7 @@ own:
   whose block is not there becomes a DONT_HAVE if its want asked for one, else nothing. A
   response with nothing in it is dropped, its tasks done without a signal.
 * *Send*: the wire message is built fresh (``sendBlocks``: ``bsmsg.New(false)`` with the
-  presences and blocks only; ``pendingBytes`` never reaches the wire, ``reference`` §2.4). The
+  presences and blocks only, so ``pendingBytes`` never reaches the wire). The
   send worker first runs ``MessageSent``: a sent block counts its bytes and removes the CID's
   want of either type (``RemoveType(c, Block)``); a sent HAVE removes a want-have but not a
   want-block (``RemoveType(c, Have)``); a DONT_HAVE removes nothing. Then

@@ -2,7 +2,8 @@
 
 From the poc branch as it stood for the first published comparisons
 (``session/sessionpotentialmanager.go`` and ``session/potentialthresholdmanager.go`` @
-``refs/heads/feat/proto-ext-poc-profiling`` 164b203, ``reference/bitswap-protocol.md`` §3.4).
+``refs/heads/feat/proto-ext-poc-profiling`` 164b203, 2019-11-06; why this commit:
+``docs/poc.md``, "The want-potential variant").
 It replaced v0.2.0's session want sender; everything else (block presence manager, peer want
 manager, message queues, engine) is as in :mod:`models.poc`, except that this variant had no
 DONT_HAVE timeouts and no peer pruning.
