@@ -77,6 +77,23 @@ class ClientHost(Protocol):
     @property
     def engine(self) -> BlockAnnouncer: ...
 
+    @property
+    def writing(self) -> dict[int, float]:
+        """CIDs whose ``PutMany`` has not returned yet -> when it returns (with a host)."""
+        ...
+
+    def is_duplicate(self, cid: int) -> bool:
+        """A block received now is a duplicate (in the blockstore, or being written)."""
+        ...
+
+    def put_delay(self, wanted: list[tuple[int, int]]) -> float:
+        """Seconds until ``PutMany(wanted)`` returns (0.0 without a host)."""
+        ...
+
+    def stored(self, wanted: list[tuple[int, int]]) -> None:
+        """``PutMany(wanted)`` returned: the blocks are in the blockstore."""
+        ...
+
     def send_want_message(self, dst: Hashable, msg: Message) -> None:
         """Send a wantlist message (from a per-peer message queue) to ``dst``."""
         ...
