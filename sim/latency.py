@@ -24,7 +24,7 @@ from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -62,15 +62,15 @@ class LatencyModel(ABC):
         """
 
 
-def _is_real(value: object) -> bool:
+def _is_real(value: object) -> TypeGuard[numbers.Real]:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def _seconds(owner: str, name: str, value: object) -> float:
     """``value`` as a finite float >= 0 (seconds), or ValueError naming ``owner.name``."""
-    if not _is_real(value) or not (0.0 <= float(value) < math.inf):  # type: ignore[arg-type]
+    if not _is_real(value) or not (0.0 <= float(value) < math.inf):
         raise ValueError(f"{owner}.{name} must be a finite number of seconds >= 0, got {value!r}")
-    return float(value)  # type: ignore[arg-type]
+    return float(value)
 
 
 # ---------------------------------------------------------------- fixed
@@ -193,6 +193,9 @@ class RegionMatrixLatency(LatencyModel):
 
     rtt_ms: Mapping[frozenset[str] | tuple[str, str], float] | None = None
     intra_region_one_way_s: float = 0.0005
+    # Derived lookup tables, set by __post_init__: one-way seconds per unordered pair, regions.
+    _one_way: dict[frozenset[str], float] = dataclasses.field(init=False, repr=False, compare=False)
+    _regions: frozenset[str] = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(
@@ -205,14 +208,13 @@ class RegionMatrixLatency(LatencyModel):
         else:
             table = _normalise_matrix(self.rtt_ms)
             object.__setattr__(self, "rtt_ms", table)
-        # Derived lookup tables (not dataclass fields): one-way seconds per unordered pair.
         object.__setattr__(self, "_one_way", {k: ms / 2000.0 for k, ms in table.items()})
         object.__setattr__(self, "_regions", frozenset(r for k in table for r in k))
 
     @property
     def regions(self) -> list[str]:
         """The regions this matrix knows, sorted."""
-        return sorted(self._regions)  # type: ignore[attr-defined]
+        return sorted(self._regions)
 
     def one_way_s(
         self,
@@ -223,7 +225,7 @@ class RegionMatrixLatency(LatencyModel):
         rng: np.random.Generator,
     ) -> float:
         """RTT/2 in seconds between the two regions, or ``intra_region_one_way_s`` if equal."""
-        known: frozenset[str] = self._regions  # type: ignore[attr-defined]
+        known = self._regions
         for node, region in ((src, src_region), (dst, dst_region)):
             if region not in known:
                 raise ValueError(
@@ -232,7 +234,8 @@ class RegionMatrixLatency(LatencyModel):
                 )
         if src_region == dst_region:
             return self.intra_region_one_way_s
-        return self._one_way[frozenset((src_region, dst_region))]  # type: ignore[attr-defined]
+        assert src_region is not None and dst_region is not None  # both in known: checked above
+        return self._one_way[frozenset((src_region, dst_region))]
 
 
 # ---------------------------------------------------------------- go-bitswap internet model

@@ -171,7 +171,9 @@ class Network:
         self._nodes: dict[Hashable, NodeState] = {}
         self._links: dict[tuple[Hashable, Hashable], Link] = {}
         self._closed: dict[tuple[Hashable, Hashable], Link] = {}
-        self._trace: list[tuple] | None = [] if trace else None
+        self._trace: list[tuple[float, float, Hashable, Hashable, str, int]] | None = (
+            [] if trace else None
+        )
         self._jitter_buf = np.empty(0)
         self._jitter_pos = 0
         self.messages_sent = 0

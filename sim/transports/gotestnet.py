@@ -52,7 +52,8 @@ class _ReceiverQueue:
 
     def __init__(self, node: NodeState) -> None:
         self.node = node
-        self.heap: list[tuple] = []
+        # (due, seq, link, message, size_bytes, kind, t_sent), ordered by due time then arrival
+        self.heap: list[tuple[float, int, Link, Any, int, str, float]] = []
         self.active = False
         self.seq = 0
 
