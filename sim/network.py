@@ -17,16 +17,15 @@ import contextlib
 import gc
 import math
 from collections.abc import Callable, Hashable, Iterator
-from heapq import heappush
 from typing import Any
 
 import networkx as nx
 import numpy as np
 import pandas as pd
 import simpy
-from simpy.core import NORMAL
 from simpy.events import Event
 
+from sim.kernel import Environment, Scheduler
 from sim.rng import RunRandom
 from sim.transports import Transport, make_transport
 from sim.units import parse_bandwidth
@@ -127,8 +126,9 @@ class Link:
         self.state: Any = None  # owned by the transport (e.g. go-testnet's token bucket)
 
 
-class Network:
-    """Peers and connections over one :class:`simpy.Environment`.
+class Network(Scheduler):
+    """Peers and connections over one :class:`simpy.Environment`; a
+    :class:`~sim.kernel.Scheduler` (``call_at``, ``call_soon``, ``events_scheduled``) on it.
 
     Args:
         transport: ``"fifo"`` (default), ``"fair"``, ``"go-testnet"`` or a
@@ -140,7 +140,9 @@ class Network:
             (Testground's ``jitter_pct`` / 100): each message's latency is drawn from
             ``Normal(L, jitter * L)`` clipped at 0. Like netem, jitter can reorder messages of
             one connection. 0 (the default) draws nothing.
-        env: an existing environment to run in (one is created otherwise).
+        env: an existing environment to run in (a :class:`sim.kernel.Environment` is created
+            otherwise; a plain :class:`simpy.Environment` works too, its clock reads cost a
+            property call each).
 
     The :attr:`graph` (a ``networkx.DiGraph``) mirrors the topology: node attributes
     ``upload_Bps``, ``download_Bps``, ``region``; one directed edge per direction of a
@@ -156,7 +158,7 @@ class Network:
         jitter: float = 0.0,
         env: simpy.Environment | None = None,
     ) -> None:
-        self.env = env if env is not None else simpy.Environment()
+        super().__init__(env if env is not None else Environment())
         self.random = seed if isinstance(seed, RunRandom) else RunRandom(seed)
         if isinstance(jitter, bool) or not isinstance(jitter, int | float) or not jitter >= 0:
             raise ValueError(f"jitter must be a fraction >= 0 of the latency, got {jitter!r}")
@@ -402,25 +404,6 @@ class Network:
         if link.src.on_lost is not None:
             link.src.on_lost(link.dst.name, message)
 
-    def call_at(self, delay_s: float, callback: Callable[[Event], None], value: Any) -> Event:
-        """Schedule ``callback(event)`` after ``delay_s`` seconds with ``event.value == value``.
-
-        One SimPy event, no process (what :class:`simpy.Timeout` does, minus its checks).
-        """
-        env = self.env
-        # _Call(env, callback, value), without the __init__ frame (one per event of the run)
-        ev = _new_call(_Call)
-        ev.env = env
-        ev.callbacks = [callback]
-        ev._value = value
-        # env.schedule(ev, NORMAL, delay_s), inlined
-        heappush(env._queue, (env._now + delay_s, NORMAL, next(env._eid), ev))
-        return ev
-
-    def call_soon(self, callback: Callable[[], None]) -> None:
-        """Run ``callback()`` from its own event at the current time (after what is running)."""
-        self.call_at(0.0, _call_value, callback)
-
     # ------------------------------------------------------------------ running
     def run(self, until: float | Event | None = None) -> None:
         """Run the simulation until ``until`` (seconds, or an event such as "every fetch is
@@ -479,22 +462,6 @@ class Network:
         return pd.DataFrame(
             self._trace, columns=["t_sent", "t_delivered", "src", "dst", "kind", "size_bytes"]
         )
-
-
-class _Call(Event):
-    """A SimPy event created triggered (ok, with its value) with one callback: what
-    :meth:`Network.call_at` schedules. Only ``call_at`` builds one: ``_new_call(_Call)`` and its
-    ``env``, ``callbacks`` and ``_value`` set there, with no ``__init__`` frame per event."""
-
-    _ok = True  # never fails: ok for every instance
-
-
-_new_call = object.__new__
-"""``_new_call(_Call)``: a bare :class:`_Call` (``call_at`` sets its attributes)."""
-
-
-def _call_value(event: Event) -> None:
-    event._value()
 
 
 def _bandwidth(value: float | str, field: str) -> float:

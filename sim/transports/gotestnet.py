@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from sim.transports.base import Transport
 
 if TYPE_CHECKING:
+    from sim.kernel import Call
     from sim.network import Link, NodeState
 
 _INF = math.inf
@@ -100,7 +101,7 @@ class GoTestnetTransport(Transport):
 
     def bandwidth_delay(self, link: Link, size_bytes: int) -> float:
         """``RateLimiter.Limit(size)``: seconds this message waits for credit on its pair."""
-        now = self.net.env._now
+        now = self.net.env.now
         bucket = link.state
         if bucket is None:
             bucket = link.state = _Bucket(self._pair_rate(link), now)
@@ -125,7 +126,7 @@ class GoTestnetTransport(Transport):
     ) -> None:
         """go's ``SendMessage`` returns at once: ``on_sent`` runs at the current time."""
         net = self.net
-        now = net.env._now
+        now = net.env.now
         due = now + link.latency_s + self.bandwidth_delay(link, size_bytes)
         bucket_rate = link.state.rate
         if bucket_rate != _INF:
@@ -146,7 +147,7 @@ class GoTestnetTransport(Transport):
         net = self.net
         heap = queue.heap
         while heap:
-            now = net.env._now
+            now = net.env.now
             wait = heap[0][0] - now
             if wait >= self.poll_interval_s:
                 net.call_at(self.poll_interval_s, self._wake, queue)
@@ -158,10 +159,10 @@ class GoTestnetTransport(Transport):
             net.deliver(item[2], item[3], item[4], item[5], item[6])
         queue.active = False
 
-    def _wake(self, event: Any) -> None:
-        self._process(event._value)
+    def _wake(self, event: Call) -> None:
+        self._process(event.value)
 
-    def _due(self, event: Any) -> None:
-        queue, item = event._value
+    def _due(self, event: Call) -> None:
+        queue, item = event.value
         self.net.deliver(item[2], item[3], item[4], item[5], item[6])
         self._process(queue)
