@@ -119,7 +119,7 @@ def _aws_table() -> tuple[tuple[str, ...], Mapping[frozenset[str], float]]:
 
 
 def aws_regions() -> list[str]:
-    """The 10 AWS regions of the 2017 RTT table (reference/scenarios.md §4.1), in table order."""
+    """The 10 AWS regions of the 2017 RTT table (``docs/network.md``), in table order."""
     return list(_aws_table()[0])
 
 
@@ -184,9 +184,10 @@ class RegionMatrixLatency(LatencyModel):
 
     ``rtt_ms``: unordered region pair (tuple or frozenset) -> round-trip time in **milliseconds**,
     one value per pair of distinct regions, every pair present; ``None`` (default) uses the AWS
-    2017 table of reference/scenarios.md §4.1 (``sim/data/aws_rtt_ms.csv``).
+    2017 table (``sim/data/aws_rtt_ms.csv``; its source in ``docs/network.md``, "Where the
+    presets come from").
     ``intra_region_one_way_s``: one-way latency in seconds between two nodes of the same region
-    (default 0.5 ms, i.e. the reference's guessed 1 ms intra-region RTT).
+    (default 0.5 ms, half of a guessed 1 ms intra-region RTT).
 
     A node whose region is ``None`` or not in the matrix raises ``ValueError``.
     """

@@ -6,9 +6,9 @@ link is the transport's job (:mod:`sim.transports`); the network only validates,
 and delivers. Messages are opaque here: only their size and a ``kind`` label (for metrics) are
 read.
 
-Hot path rules (``../shared/STYLE.md``): no SimPy process per message, one or two timer events
-per message, counters in plain lists, records appended as tuples and turned into a DataFrame at
-the end.
+Hot path rules (``docs/performance.md``, "SimPy costs measured"): no SimPy process per message,
+one or two timer events per message (:meth:`~sim.kernel.Scheduler.call_at`), counters in plain
+lists, records appended as tuples and turned into a DataFrame at the end.
 """
 
 from __future__ import annotations

@@ -1,12 +1,14 @@
 """``go-testnet``: go-bitswap's virtual test network, so the go benchmarks replay exactly.
 
-What it models (``testnet/virtual.go@v0.1.8``, ``internal/testnet/virtual.go@v0.2.0``,
-``reference/bitswap-protocol.md`` §5.3):
+What it models (go-bitswap ``testnet/virtual.go@v0.1.8``, ``internal/testnet/virtual.go@v0.2.0``:
+``SendMessage`` and ``receiverQueue.process``):
 
 * Per directed pair a one-way delay, fixed for the run (go draws it from the delay generator
   on first use; here the latency model draws it when the connection is made, see
   :class:`sim.latency.InternetLatency`).
-* Optional bandwidth: per directed pair a token bucket (go-libp2p ``mocknet.RateLimiter``):
+* Optional bandwidth: per directed pair a token bucket (go-libp2p ``mocknet.RateLimiter``,
+  ``p2p/net/mock/ratelimiter.go@v0.6.0``, the go-libp2p of go-bitswap v0.2.0; unchanged since
+  v0.1.1, that of v0.1.8):
   rate B bytes/s drawn once per pair, credit starting at 0 and capped at B (one second of
   burst); each message debits its size; a negative credit delays the message by
   ``deficit / B`` and the deficit carries over. Go truncates that delay to whole nanoseconds;
