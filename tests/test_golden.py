@@ -56,12 +56,29 @@ def _shrink(raw: dict[str, Any], changes: dict[str, Any], sweep: dict[str, list]
 
 
 def _headline() -> dict[str, Any]:
-    """The blog's headline (container-image.toml): 8 leeches, a 24 MiB image, all three
-    strategies (master, poc, the registry baseline)."""
+    """The blog's headline (container-image.toml) on the ideal host with master's defaults
+    (v0.1.11's engine), as the preset stood before the 2020 host preset: 8 leeches, a 24 MiB
+    image, master, poc and the registry baseline. Pins that ``host = "ideal"`` is unchanged."""
+    raw = _raw(PRESETS / "container-image.toml")
+    raw.pop("strategy", None)
+    return _shrink(
+        raw,
+        {
+            "defaults.host": "ideal",
+            "groups.leeches.count": 8,
+            "objects.image.layers": ["4 MiB", "12 MiB", "8 MiB"],
+        },
+        {"defaults.strategy": ["master", "poc", "registry"]},
+    )
+
+
+def _headline_2020() -> dict[str, Any]:
+    """The headline preset as shipped (the p2plab-2020 host, master v0.1.8, poc-potential and
+    the registry baseline): 8 leeches, a 24 MiB image."""
     return _shrink(
         _raw(PRESETS / "container-image.toml"),
         {"groups.leeches.count": 8, "objects.image.layers": ["4 MiB", "12 MiB", "8 MiB"]},
-        {"defaults.strategy": ["master", "poc", "registry"]},
+        {"defaults.strategy": ["master", "poc-potential", "registry"]},
     )
 
 
@@ -168,6 +185,7 @@ FAMILIES: dict[str, Callable[[], dict[str, Any]]] = {
     f.__name__.lstrip("_"): f
     for f in (
         _headline,
+        _headline_2020,
         _go_fixed_delay,
         _go_real_world,
         _go_datacenter,
