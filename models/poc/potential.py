@@ -62,6 +62,8 @@ class PotentialConfig(PocConfig):
 
     dont_have_timeouts: bool = False
     """The variant predates DONT_HAVE timeouts (PR #248)."""
+    prune_peers: bool = False
+    """The variant's session manager never prunes peers (it keeps no DONT_HAVE count)."""
     base_potential_gain: float = 0.5
     """``basePotentialGain``: potential of a peer nothing is known about."""
     rcvd_have_potential_gain: float = 0.8
@@ -72,6 +74,14 @@ class PotentialConfig(PocConfig):
     """``maxPotentialThresholdRecent``: outcomes remembered."""
     min_potential_threshold_item_count: int = 8
     """``minPotentialThresholdItemCount``: outcomes needed before the threshold moves."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.prune_peers:
+            raise ValueError(
+                "poc-potential.prune_peers must be false: the 164b203 session manager never "
+                "prunes peers"
+            )
 
 
 class PotentialThresholdManager:
