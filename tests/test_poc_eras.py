@@ -1,4 +1,4 @@
-"""poc's era knobs, on tiny swarms worked out by hand.
+"""poc's era knobs and the ``poc-2020-02`` strategy, on tiny swarms worked out by hand.
 
 Each knob of :class:`models.poc.config.PocConfig` switches one behaviour that changed between
 go-bitswap master at ``f298c9b`` (2020-02-10) and v0.2.0 (2020-03-10) back to its earlier
@@ -9,10 +9,14 @@ t + 1 ms (the debounce, ``D``).
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
+from experiments.scenario import parse_scenario
 from models.dag import CidAllocator, benchmark_blocks
-from models.poc.config import PocConfig
+from models.peer import STRATEGIES
+from models.poc.config import Poc202002Config, PocConfig
 from models.poc.messagequeue import MessageQueue
 from models.poc.policy import WantPolicy
 from models.routing import DhtRouting
@@ -21,6 +25,16 @@ from sim.network import Network
 from _scenarios import L, dag_with_children, drain, items, mesh, swarm
 
 D = 0.001  # sendMessageDebounce
+
+ERA_KNOBS = {
+    "dont_have_timeouts": False,
+    "debounce": "trailing",
+    "prune_peers": False,
+    "exhausted_broadcast": "live",
+    "sessions_track_connectivity": True,
+    "provider_counts_as_have": False,
+}
+"""The six knobs at ``f298c9b``: every other parameter is v0.2.0's."""
 
 
 class FirstPeer(WantPolicy):
@@ -48,6 +62,39 @@ def poc(**changes: object) -> PocConfig:
     return PocConfig(**changes)  # type: ignore[arg-type]
 
 
+# ------------------------------------------------------------------------------ the strategy
+def test_poc_2020_02_is_v020_with_the_six_knobs_of_f298c9b():
+    """``poc-2020-02`` is registered beside poc and poc-potential, speaks poc's wire schema,
+    and its config is v0.2.0's with exactly the six era knobs changed."""
+    strat = STRATEGIES["poc-2020-02"]
+    assert strat.config_class is Poc202002Config
+    assert strat.client_class is STRATEGIES["poc"].client_class
+    assert strat.engine_class is STRATEGIES["poc"].engine_class
+    assert strat.protocol == "poc"
+    era = dataclasses.asdict(Poc202002Config())
+    assert era == dataclasses.asdict(dataclasses.replace(PocConfig(), **ERA_KNOBS))
+    assert {k for k, v in dataclasses.asdict(PocConfig()).items() if era[k] != v} == set(ERA_KNOBS)
+
+
+def test_a_scenario_names_the_strategy_and_overrides_its_knobs():
+    raw = {
+        "name": "era",
+        "network": {"latency": {"model": "fixed", "one_way": "5 ms"}},
+        "defaults": {"strategy": "poc-2020-02"},
+        "objects": [{"name": "f", "type": "blocks", "count": 3}],
+        "groups": [
+            {"name": "s", "seed_objects": ["f"]},
+            {"name": "l", "count": 2, "fetch": {"object": "f", "pattern": "big-batch"}},
+        ],
+        "strategy": {"poc-2020-02": {"debounce": "capped"}},
+    }
+    scenario = parse_scenario(raw, source="test")
+    cfg = scenario.strategy_configs["poc-2020-02"]
+    assert isinstance(cfg, Poc202002Config)
+    assert (cfg.debounce, cfg.dont_have_timeouts) == ("capped", False)
+    assert scenario.groups[1].strategy == "poc-2020-02"
+
+
 @pytest.mark.parametrize(
     ("key", "value", "allowed"),
     [
@@ -66,6 +113,16 @@ def test_poc_potential_refuses_pruning():
 
     with pytest.raises(ValueError, match=r"poc-potential\.prune_peers must be false"):
         PotentialConfig(prune_peers=True)
+
+
+def test_poc_2020_02_fetches_a_file_end_to_end():
+    _, sw = swarm(["s1", "s2", "leech"], mesh(["s1", "s2", "leech"]), strategy="poc-2020-02")
+    obj = dag_with_children(20)
+    sw.seed("s1", obj)
+    sw.seed("s2", obj)
+    sw.fetch("leech", obj)
+    assert sw.run()
+    assert sw.peer("leech").client.dont_have_timeouts == 0
 
 
 # ------------------------------------------------------------------------ DONT_HAVE timeouts
@@ -305,6 +362,39 @@ def test_a_departed_peers_want_block_moves_on_only_when_sessions_track_connectiv
     else:
         assert [k for *_, k in got].count("block") == 0
     assert c in sw.peer("s2").blockstore
+
+
+@pytest.mark.parametrize(("broadcast", "broadcasts"), [("exhausted", 1), ("live", 0)])
+def test_poc_2020_02_re_sends_a_want_block_lost_with_a_departed_peer(broadcast, broadcasts):
+    """The set-up of test_faults.test_poc_v020_never_resends_a_want_block_lost_with_a_departed_
+    peer under ``poc-2020-02``: s1 alone has c; its want-block (leaves 2D + 2L) is lost when s1
+    leaves at 2D + 2.5L. The session hears of it and frees the want-block; with no session peer
+    left nothing is sent. When s1 rejoins at 100 ms, ``PeerManager.Connected`` gives it the
+    broadcast want-have and signals the session (``peermanager.go@f298c9b``), which marks s1
+    available again (its HAVE is still in the block presence manager) and sends it the
+    want-block: the queue merges both into one want-block, and the block arrives at
+    0.1 + D + 2L. With v0.2.0's exhaustion check on peer loss (PR #272, ``exhausted``), s1's
+    departure leaves no peer for c: c is broadcast (to nobody new: s2 already had it);
+    ``@f298c9b`` checks exhaustion on DONT_HAVEs only."""
+    net, sw = swarm(["s1", "s2", "leech"], mesh(["s1", "s2", "leech"]), strategy="poc-2020-02",
+                    config=Poc202002Config(exhausted_broadcast=broadcast))  # fmt: skip
+    obj = one_block()
+    c = obj.root
+    sw.seed("s1", obj)
+    sw.fetch("leech", obj)
+    net.call_at(2 * D + 2.5 * L, lambda e: sw.connectivity.leave("s1"), None)
+    net.call_at(0.1, lambda e: sw.connectivity.rejoin("s1"), None)
+    assert sw.run(max_sim_time_s=5.0)
+    assert items(net, {"want-have", "have", "want-block", "block"}) == [
+        (D + L, "leech", "s1", "want-have", c),
+        (D + L, "leech", "s2", "want-have", c),
+        (D + 2 * L, "s1", "leech", "have", c),
+        (pytest.approx(0.1 + D + L), "leech", "s1", "want-block", c),
+        (pytest.approx(0.1 + D + 2 * L), "s1", "leech", "block", c),
+    ]
+    assert net.node("leech").lost["want-block"][0] == 1
+    assert sw.peer("leech").fetches[0].time_to_fetch_s == pytest.approx(0.1 + D + 2 * L)
+    assert sw.peer("leech").fetches[0].session.broadcasts == broadcasts
 
 
 # ------------------------------------------------------------------------- found providers

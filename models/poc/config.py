@@ -1,11 +1,12 @@
-"""Protocol parameters of the "poc" strategy (go-bitswap v0.2.0).
+"""Protocol parameters of the "poc" strategy (go-bitswap v0.2.0) and its February 2020 era.
 
 Every constant is go-bitswap's value at v0.2.0, with the file it comes from; a sweep varies any
 of them with ``dataclasses.replace``. Times in seconds, sizes in bytes.
 
 Six *era knobs* switch a behaviour that changed between the merge of the protocol extensions
 (go-bitswap ``86178ba``, 2020-01-30) and v0.2.0 (``a22261a``, 2020-03-10) back to what it was;
-their defaults are v0.2.0's.
+their defaults are v0.2.0's. :class:`Poc202002Config` sets them all to go-bitswap master at
+``f298c9b`` (2020-02-10), the strategy ``poc-2020-02`` (``docs/poc.md``, "Eras").
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ __all__ = [
     "DONT_HAVE_TIMEOUT_PEERS",
     "EXHAUSTED_BROADCASTS",
     "PEER_CHOICES",
+    "Poc202002Config",
     "PocConfig",
 ]
 
@@ -196,3 +198,28 @@ _CHOICES = {
     "exhausted_broadcast": EXHAUSTED_BROADCASTS,
 }
 """The text parameters and their allowed values."""
+
+
+@dataclass(frozen=True)
+class Poc202002Config(PocConfig):
+    """go-bitswap master at ``f298c9b`` (2020-02-10, "Merge pull request #251"): the protocol
+    extensions as merged (PR #189, ``86178ba``) plus the availability-signal fix (PR #247),
+    i.e. v0.2.0 without the six changes merged after it (strategy ``poc-2020-02``; why this
+    commit and how it differs: ``docs/poc.md``, "Eras"). Every other parameter, and the engine,
+    are as in v0.2.0 (go-peertaskqueue v0.2.0 throughout)."""
+
+    dont_have_timeouts: bool = False
+    """No DONT_HAVE timeout manager yet (PR #248 came on 2020-02-12)."""
+    debounce: str = "trailing"
+    """``bep/debounce`` 1 ms (``internal/messagequeue/messagequeue.go@f298c9b``; PR #255 came on
+    2020-02-13)."""
+    prune_peers: bool = False
+    """No consecutive-DONT_HAVE pruning (PR #261 came on 2020-02-14, #276 on 2020-03-06)."""
+    exhausted_broadcast: str = "live"
+    """Exhausted wants trigger ``handleIdleTick`` (``session.go@f298c9b``; PR #272 came on
+    2020-03-02)."""
+    sessions_track_connectivity: bool = True
+    """Sessions register with the peer manager (``sessionwantsender.go@f298c9b``; PR #275 came
+    on 2020-03-05)."""
+    provider_counts_as_have: bool = False
+    """A found provider is a discovered peer only (``sessionpeermanager.go@f298c9b``; PR #275)."""
