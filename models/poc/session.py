@@ -76,6 +76,7 @@ class PocSession:
         self._periodic = ResettableTimer(self._net, self._periodic_search)
         self._periodic.reset(cfg.periodic_search_delay_s)
         self.closed = False
+        self._track_connectivity = cfg.sessions_track_connectivity
 
     # ------------------------------------------------------------------ requests
     def want_blocks(self, cids: list[int]) -> None:
@@ -131,7 +132,7 @@ class PocSession:
             haves = sim.filter_interested(self.id, haves)
         if dont_haves:
             dont_haves = sim.filter_interested(self.id, dont_haves)
-        if (blocks or haves) and self._cfg.sessions_track_connectivity:
+        if self._track_connectivity and (blocks or haves):
             # sessionwantsender.go@f298c9b Update: RegisterSession for the sender, which
             # answers whether the peer is connected (a peer that is not joins unavailable)
             connected = self._client.pm.register_session(sender, self.id, self.sws)
@@ -231,5 +232,5 @@ class PocSession:
         self.closed = True
         self._idle.stop()
         self._periodic.stop()
-        if self._cfg.sessions_track_connectivity:
+        if self._track_connectivity:
             self._client.pm.unregister_session(self.id)  # sessionwantsender.go@f298c9b shutdown
