@@ -161,6 +161,21 @@ def _poc_potential() -> dict[str, Any]:
     return _shrink(_raw(TEST_DATA / "small.toml"), {"defaults.strategy": "poc-potential"}, None)
 
 
+def _poc_2020_02() -> dict[str, Any]:
+    """poc as on go-bitswap master at f298c9b (2020-02-10) under seed churn (the faults
+    family's scenario): its sessions hear of disconnects and re-send the lost want-blocks."""
+    return _shrink(
+        _raw(PRESETS / "faults" / "seed-churn.toml"),
+        {
+            "groups.leeches.count": 8,
+            "objects.image.layers": ["10 MiB", "10 MiB"],
+            "max_sim_time_s": "60 s",
+            "defaults.strategy": "poc-2020-02",
+        },
+        None,
+    )
+
+
 def _transports() -> dict[str, Any]:
     """The small test scenario on each transport (fifo with and without the priority lane,
     fair, go-testnet), master and poc."""
@@ -194,6 +209,7 @@ FAMILIES: dict[str, Callable[[], dict[str, Any]]] = {
         _faults,
         _mixed,
         _poc_potential,
+        _poc_2020_02,
         _transports,
         _priority_lane,
     )
