@@ -152,7 +152,7 @@ def sensitivity_specs(size: str = "quarter") -> dict[Point, RunSpec]:
 def sensitivity_table(runs: pd.DataFrame, specs: dict[Point, RunSpec]) -> pd.DataFrame:
     """One row per axis value: each strategy's mean time to fetch (s), poc/master and the
     poc's duplicate rate, from the ``runs`` table of the grid's runs."""
-    by_id = runs.set_index("run_id")
+    by_id: dict[str, dict[str, Any]] = runs.set_index("run_id").to_dict("index")
     rows = []
     for axis, values in AXES.items():
         strategies = STRATEGIES[axis]
@@ -161,7 +161,7 @@ def sensitivity_table(runs: pd.DataFrame, specs: dict[Point, RunSpec]) -> pd.Dat
             row: dict[str, Any] = {"axis": axis, "value": value}
             for strategy in strategies:
                 point = _point(strategy, axis, value)
-                run = by_id.loc[specs[point].run_id]
+                run = by_id[specs[point].run_id]
                 row[f"{strategy}_s"] = float(run["mean_time_to_fetch_s"])
                 if strategy == poc:
                     row["poc"] = poc
