@@ -152,7 +152,7 @@ def sensitivity_specs(size: str = "quarter") -> dict[Point, RunSpec]:
 def sensitivity_table(runs: pd.DataFrame, specs: dict[Point, RunSpec]) -> pd.DataFrame:
     """One row per axis value: each strategy's mean time to fetch (s), poc/master and the
     poc's duplicate rate, from the ``runs`` table of the grid's runs."""
-    by_id: dict[str, dict[str, Any]] = runs.set_index("run_id").to_dict("index")
+    by_id: dict[Any, dict[Any, Any]] = runs.set_index("run_id").to_dict("index")
     rows = []
     for axis, values in AXES.items():
         strategies = STRATEGIES[axis]
