@@ -30,6 +30,15 @@ import simpy
 
 from sim import RegionMatrixLatency, RunRandom, build_network, full_mesh, gbit
 
+__all__ = [
+    "bare_simpy_events_per_s",
+    "bench_substrate",
+    "machine_info",
+    "median_of",
+    "run_parts",
+    "substrate_messages_per_s",
+]
+
 CONTROL_BYTES = 48
 """A small control message (about one wantlist entry on the wire)."""
 BLOCK_BYTES = 262_158

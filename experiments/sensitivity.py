@@ -39,6 +39,7 @@ __all__ = [
     "BLOG_RATIO",
     "SIZES",
     "Point",
+    "format_table",
     "points",
     "sensitivity_figure",
     "sensitivity_specs",
