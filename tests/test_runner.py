@@ -19,8 +19,9 @@ PEER_COLUMNS = [
     "run_id", "scenario", "strategy", "group", "peer", "role", "replicate", "seed", "completed",
     "time_to_fetch_s", "blocks_received", "dup_blocks_received", "bytes_received",
     "dup_bytes_received", "blocks_sent", "bytes_sent", "msgs_sent", "msgs_received",
-    "msgs_sent_want-block", "msgs_sent_want-have", "msgs_sent_cancel", "msgs_sent_block",
-    "msgs_sent_have", "msgs_sent_dont-have",
+    "msgs_sent_want_block", "msgs_sent_want_have", "msgs_sent_cancel", "msgs_sent_block",
+    "msgs_sent_have", "msgs_sent_dont_have", "msgs_lost", "msgs_in_flight", "blocks_lost",
+    "blocks_in_flight", "time_fetching_s",
 ]  # fmt: skip
 RUN_COLUMNS = [
     "run_id", "scenario", "strategy", "replicate", "seed", "makespan_s", "mean_time_to_fetch_s",
