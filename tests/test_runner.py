@@ -26,6 +26,7 @@ PEER_COLUMNS = [
 RUN_COLUMNS = [
     "run_id", "scenario", "strategy", "replicate", "seed", "makespan_s", "mean_time_to_fetch_s",
     "dup_block_rate", "dup_byte_rate", "control_bytes", "payload_bytes", "sim_events", "wall_s",
+    "leeches", "completed_leeches", "fraction_completed", "msgs_in_flight",
 ]  # fmt: skip
 
 
@@ -81,7 +82,7 @@ def sweep_reference():
 def test_sweep_has_grid_times_replications_runs(sweep_reference):
     specs, (runs, _peers, transfers, progress) = sweep_reference
     assert len(specs) == 4 * 2 and len(runs) == 8
-    assert list(runs["groups.leeches.count"]) == [2, 2, 4, 4, 2, 2, 4, 4]
+    assert list(runs["groups_leeches_count"]) == [2, 2, 4, 4, 2, 2, 4, 4]
     assert runs["run_id"].is_unique
     assert set(runs["strategy"]) == {"master", "poc"}
     assert list(transfers["run_id"].unique()) == list(runs["run_id"])
