@@ -15,7 +15,15 @@ __all__ = ["dask_executor"]
 
 
 def dask_executor(address: str) -> tuple[Executor, Callable[[], None]]:
-    """(executor, close) for a Dask scheduler ``address`` or ``local:N``."""
+    """(executor, close) for a Dask scheduler ``address`` or ``local:N``. A scheduler address
+    is checked (format, then a TCP connection) before Dask is imported."""
+    remote = not address.startswith("local:")
+    if remote:
+        if not address.startswith(("tcp://", "tls://")):
+            raise ValueError(
+                f"--dask {address!r}: allowed: tcp://host:port, tls://host:port, local:N"
+            )
+        _reachable(address)
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError:
@@ -40,9 +48,6 @@ def dask_executor(address: str) -> tuple[Executor, Callable[[], None]]:
             cluster.close()
 
         return client.get_executor(), close
-    if not address.startswith(("tcp://", "tls://")):
-        raise ValueError(f"--dask {address!r}: allowed: tcp://host:port, tls://host:port, local:N")
-    _reachable(address)
     try:
         client = Client(address, timeout=CONNECT_TIMEOUT_S)
     except (OSError, TimeoutError) as exc:
