@@ -449,7 +449,8 @@ def test_leeches_that_never_finish_are_counted_not_hidden(tmp_path):
     summary = pd.read_csv(out / "summary.csv", keep_default_na=False).set_index(
         ["strategy", "metric"]
     )
-    assert "leeches_done" not in summary.columns
+    assert "leeches_done" not in summary.columns  # the old wide summary's column
+    assert "leeches_done" not in set(summary.index.get_level_values("metric")) | set(runs)
     assert summary.loc[("poc", "fraction_completed"), "note"].endswith("0 of 4 leeches")
     assert summary.loc[("poc", "mean_time_to_fetch_s"), "n"] == 0
     assert "finished leeches only: 0 of 4" in summary.loc[("poc", "mean_time_to_fetch_s"), "note"]
@@ -525,6 +526,32 @@ def test_swept_keys_are_labelled_in_words():
     assert label("groups_leeches_count", {"groups_leeches_count": "groups.leeches.count"}) == (
         "peers in group leeches"
     )
+
+
+def test_counts_get_integer_ticks_overlapping_lines_are_dodged_and_titles_fit():
+    """Defects: a swept count got ticks at 2.5 and 3.5; two strategies with the same values
+    were drawn one on top of the other; long titles ran past the figure."""
+    from experiments.plots import _TITLE_WIDTH, sweep_line
+
+    runs = pd.DataFrame(
+        {
+            "run_id": [f"r{i}" for i in range(8)],
+            "strategy": ["master", "poc"] * 4,
+            "groups_leeches_count": [2, 2, 2, 2, 5, 5, 5, 5],
+            "completed_leeches": [2, 2, 2, 2, 5, 5, 5, 5],  # the same for both strategies
+        }
+    )
+    runs.attrs["swept_paths"] = {"groups_leeches_count": "groups.leeches.count"}
+    (ax,) = sweep_line(runs, "groups_leeches_count", "completed_leeches").axes
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["2", "5"]
+    assert all(float(t).is_integer() for t in ax.get_yticks())
+    assert ax.get_xlabel() == "peers in group leeches"
+    xs = [tuple(line.get_xdata()) for line in ax.get_lines() if line.get_marker() in ("o", "s")]
+    assert len(xs) == 2 and xs[0] != xs[1]  # master and poc side by side, not on top
+    assert np.allclose(np.mean(xs, axis=0), [2, 5])  # around the swept values
+    title = ax.get_title()
+    assert len(title) > _TITLE_WIDTH  # long enough to need wrapping, so wrapped
+    assert all(len(line) <= _TITLE_WIDTH for line in title.splitlines())
 
 
 def _lightness(colour: str) -> float:
@@ -610,9 +637,17 @@ def test_help_is_fast_and_imports_neither_pandas_nor_the_simulator():
     )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV)
     assert res.stdout.strip() == "[]", res.stdout + res.stderr
-    start = time.monotonic()
-    res = subprocess.run(
-        [sys.executable, "-m", "experiments.cli", "--help"], capture_output=True, text=True, env=ENV
+
+    def timed(*args: str) -> tuple[float, subprocess.CompletedProcess[str]]:
+        start = time.monotonic()
+        res = subprocess.run([sys.executable, *args], capture_output=True, text=True, env=ENV)
+        return time.monotonic() - start, res
+
+    # Python's own start-up (slow on a loaded machine) is measured apart and not counted. The
+    # bound is generous: --help takes 0.2-0.3 s beyond start-up here, the old imports seconds.
+    bare = min(timed("-c", "pass")[0] for _ in range(2))
+    took, res = min(
+        (timed("-m", "experiments.cli", "--help") for _ in range(2)), key=lambda t: t[0]
     )
     assert res.returncode == 0 and "sweep" in res.stdout
-    assert time.monotonic() - start < 1.5
+    assert took - bare < 1.0, (took, bare)
