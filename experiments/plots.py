@@ -207,9 +207,10 @@ _FIELD_WORDS = {
 def path_label(path: str) -> str:
     """A swept parameter's dotted path in words: ``groups.leeches.count`` -> ``peers in group
     leeches``; ``strategy.master.max_split`` -> ``max split (master)``;
-    ``faults.seed-churn.fraction`` -> ``fraction of peers (fault seed-churn)``."""
+    ``faults.seed-churn.fraction`` -> ``fraction of peers (fault seed-churn)``;
+    ``hosts.fast-disk.cipher_rate`` -> ``cipher rate (host fast-disk)``."""
     parts = path.split(".")
-    if parts[0] in ("groups", "objects", "faults") and len(parts) >= 3:
+    if parts[0] in ("groups", "objects", "faults", "hosts") and len(parts) >= 3:
         kind = parts[0][:-1]
         field = ".".join(parts[2:])
         if parts[0] == "groups" and field == "count":

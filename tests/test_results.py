@@ -355,7 +355,12 @@ def test_in_flight_counts_close_conservation_in_peers():
     )
     tables = run_tables(parse_scenario(raw))
     small = run_tables(load_scenario(DATA / "small.toml"))
-    for runs, peers in ((tables.runs, tables.peers), (small.runs, small.peers)):
+    # on a host, a message still being processed by the sender or the receiver is in flight
+    hosted = dict(load_scenario(DATA / "small.toml").raw)
+    hosted["defaults"] = {**hosted["defaults"], "host": "p2plab-2020"}
+    on_host = run_tables(parse_scenario(hosted))
+    cases = [(t.runs, t.peers) for t in (tables, small, on_host)]
+    for runs, peers in cases:
         sums = peers.groupby("run_id")[
             ["msgs_sent", "msgs_received", "msgs_lost", "msgs_in_flight", "blocks_sent",
              "blocks_received", "blocks_lost", "blocks_in_flight"]
@@ -373,6 +378,7 @@ def test_in_flight_counts_close_conservation_in_peers():
         assert (sums[["msgs_in_flight", "blocks_in_flight"]] >= 0).all().all()
     assert tables.peers["msgs_lost"].sum() > 0
     assert small.peers["msgs_in_flight"].sum() > 0  # stopped with messages on the way
+    assert on_host.peers["msgs_in_flight"].sum() > 0
 
 
 # --------------------------------------------------------------------------------- statistics
@@ -517,6 +523,9 @@ def test_figures_in_pdf_and_svg_and_per_strategy_in_sweeps(tmp_path, capsys):
 def test_swept_keys_are_labelled_in_words():
     """Defect: axis labels were dotted paths such as groups.leeches.count."""
     from experiments.plots import label, path_label
+
+    assert path_label("hosts.fast-disk.cipher_rate") == "cipher rate (host fast-disk)"
+    assert path_label("groups.seeds.host") == "host (group seeds)"
 
     assert path_label("groups.leeches.count") == "peers in group leeches"
     assert path_label("faults.seed-churn.fraction") == "fraction of peers (fault seed-churn)"
