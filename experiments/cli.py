@@ -4,13 +4,17 @@
     bitswap-sim sweep FILE --out DIR [--workers N | --dask ADDRESS] [--resume] [--check]
     bitswap-sim validate FILE
     bitswap-sim reproduce [--out DIR] [--quick]
+    bitswap-sim validate-model [--case NAME ...] [--quick] [--out DIR] [--workers N]
+                               [--replications N]
     bitswap-sim plot DIR
     bitswap-sim bench [PART ...] [--repeats N] [--quick] [--leeches N,N,...] [--out FILE]
     bitswap-sim demo
 
-Exit status: 0 on success, 2 on bad input (one line on stderr naming the file, the field and
+Exit status: 0 on success (for ``validate-model`` also when the model misses a published
+figure: a miss is a result), 2 on bad input (one line on stderr naming the file, the field and
 what is allowed; no traceback), 1 if ``--check`` found invariant violations (one line each on
-stderr; see ``docs/scenarios.md``, "Checking a scenario").
+stderr; see ``docs/scenarios.md``, "Checking a scenario"), and for ``validate-model`` if a
+comparison got no simulated value (a run in which a leech did not finish).
 """
 
 from __future__ import annotations
@@ -176,6 +180,60 @@ def _cmd_reproduce(args: argparse.Namespace) -> None:
     reproduce(Path(args.out), quick=args.quick, workers=args.workers)
 
 
+def _cmd_validate_model(args: argparse.Namespace) -> int:
+    """The validation suite (``experiments/validation/``): run, print, ``validation.csv`` and
+    the figure under ``--out``."""
+    import os
+
+    if args.replications is not None and args.replications < 1:
+        raise UsageError(f"--replications must be >= 1, got {args.replications}")
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers must be >= 1, got {args.workers}")
+    out = _check_out(args.out)
+    from experiments.validation import cases, format_report, run_validation, validation_figure
+
+    chosen = cases(args.case, quick=args.quick)
+    runs = sum(len(c.plan(args.replications)) for c in chosen)
+    workers = min(args.workers or os.cpu_count() or 1, runs)
+    print(
+        f"validate-model: {len(chosen)} case(s), {runs} runs on {workers} worker(s)"
+        + (
+            "\n--quick: cases shrunk by their expected.quick tables (fewer leeches, smaller "
+            "objects, fewer replications); a shrunk case is no longer the published setup, "
+            "so its rows get no verdict ('shrunk')"
+            if args.quick
+            else ""
+        )
+    )
+    executor, close = _executor(workers, None)
+    try:
+        table = run_validation(
+            chosen,
+            out=out,
+            executor=executor,
+            replications=args.replications,
+            progress=True,
+        )
+    finally:
+        close()
+    report = format_report(table, chosen)
+    print("\n" + report)
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out / "validation.csv", index=False)
+    (out / "validation.txt").write_text(report + "\n", encoding="utf-8")
+    figure = out / "validation.png"
+    validation_figure(table).savefig(figure, dpi=120)
+    print(f"wrote {out / 'validation.csv'}, {out / 'validation.txt'}, {figure}")
+    missing = table[table["status"] == "no result"]
+    for row in missing.itertuples():
+        print(
+            f"bitswap-sim validate-model: {row.case}: {row.label} {row.metric}: no result "
+            "(a run did not finish; see runs.parquet)",
+            file=sys.stderr,
+        )
+    return 1 if len(missing) else 0
+
+
 def _cmd_plot(args: argparse.Namespace) -> None:
     """Figures from ``runs.parquet`` and ``peers.parquet``; ``transfers.parquet``,
     ``progress.parquet`` and ``scenario.toml`` (for the topology) too if they are there."""
@@ -279,6 +337,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="a smaller, faster version")
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: cores)")
     p.set_defaults(func=_cmd_reproduce)
+
+    p = sub.add_parser(
+        "validate-model", help="replay published measurements, compare with the model"
+    )
+    p.add_argument(
+        "--case",
+        nargs="+",
+        action="extend",
+        metavar="NAME",
+        help="cases to run (default: all; names are the files of experiments/validation/)",
+    )
+    p.add_argument(
+        "--quick", action="store_true", help="shrink the cases (no verdict for shrunk ones)"
+    )
+    p.add_argument("--out", default="results/validation", help="output folder")
+    p.add_argument("--workers", type=int, default=None, help="worker processes (default: cores)")
+    p.add_argument("--replications", type=int, help="override every case's replications")
+    p.set_defaults(func=_cmd_validate_model)
 
     p = sub.add_parser("plot", help="write the figures of a results folder as PNG")
     p.add_argument("dir")
