@@ -10,7 +10,8 @@ it). Its keys (``docs/validation.md`` has an example):
 * the main comparison: ``metric`` (one of :data:`METRICS`), ``values`` (published figure per
   label), ``tolerance`` (relative, e.g. ``0.25``) and optionally ``tolerance_abs`` (in the
   metric's unit: a simulated value within ``max(tolerance * |published|, tolerance_abs)`` is
-  within tolerance), ``tolerance_reason``, optionally ``known_gap`` (why the model misses it);
+  within tolerance), ``tolerance_reason``, optionally ``known_gap`` (why the model misses it:
+  one text, or a table label = text where the labels miss for different reasons);
 * ``show``: other metrics printed against the same published values without a verdict (for a
   figure whose metric is ambiguous);
 * ``[[expected.also]]``: further comparisons from the same source, each with its own
@@ -35,7 +36,7 @@ import datetime
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -95,14 +96,15 @@ class Check:
     a simulated mean within ``max(tolerance * |published|, tolerance_abs)`` of the published
     value is within tolerance. ``verdict`` False: printed for information only (``show``).
     ``ratio`` (numerator, denominator labels): ``values`` holds the one published ratio, keyed
-    ``"<numerator>/<denominator>"``, and the simulated value is the paired ratio of means."""
+    ``"<numerator>/<denominator>"``, and the simulated value is the paired ratio of means.
+    ``known_gaps``: the likely cause of a miss, per label."""
 
     metric: str
     values: Mapping[str, float]
     tolerance: float
     tolerance_abs: float
     tolerance_reason: str
-    known_gap: str | None = None
+    known_gaps: Mapping[str, str] = field(default_factory=dict)
     verdict: bool = True
     ratio: tuple[str, str] | None = None
 
@@ -172,7 +174,7 @@ def parse_expected(t: Table, points: Sequence[Point]) -> Expected:
         if metric not in METRICS:
             raise t.error("show", f"unknown metric {metric!r}; allowed: {', '.join(METRICS)}")
         checks.append(
-            Check(metric, main.values, main.tolerance, main.tolerance_abs, "", None, False)
+            Check(metric, main.values, main.tolerance, main.tolerance_abs, "", verdict=False)
         )
     also = t.get("also", [])
     if not isinstance(also, list):
@@ -242,8 +244,8 @@ def _check(t: Table) -> Check:
     if tolerance <= 0 and tolerance_abs <= 0:
         raise t.error("tolerance", "must be > 0 (relative), or give tolerance_abs > 0")
     reason = _text(t, "tolerance_reason")
-    gap = _optional_text(t, "known_gap")
-    return Check(metric, values, tolerance, tolerance_abs, reason, gap)
+    gaps = _gaps(t, list(values))
+    return Check(metric, values, tolerance, tolerance_abs, reason, gaps)
 
 
 def _ratio(t: Table, default_metric: str, checks: Sequence[Check]) -> Check:
@@ -268,9 +270,26 @@ def _ratio(t: Table, default_metric: str, checks: Sequence[Check]) -> Check:
     if tolerance <= 0:
         raise t.error("tolerance", "must be > 0 (relative)")
     reason = _text(t, "tolerance_reason")
-    gap = _optional_text(t, "known_gap")
     values = {f"{of[0]}/{of[1]}": num / den}
-    return Check(metric, values, tolerance, 0.0, reason, gap, True, (of[0], of[1]))
+    gaps = _gaps(t, list(values))
+    return Check(metric, values, tolerance, 0.0, reason, gaps, True, (of[0], of[1]))
+
+
+def _gaps(t: Table, labels: list[str]) -> Mapping[str, str]:
+    """``known_gap``: one text for every label, or a table label = text."""
+    raw = t.get("known_gap")
+    if raw is None:
+        return MappingProxyType({})
+    if isinstance(raw, str):
+        return MappingProxyType(dict.fromkeys(labels, _text(t, "known_gap")))
+    g = Table(raw, t.path_of("known_gap"), t.source)
+    out = {}
+    for label in g.data:
+        if label not in labels:
+            raise g.error(label, f"not a label of this check; allowed: {', '.join(labels)}")
+        out[label] = _text(g, label)
+    g.done()
+    return MappingProxyType(out)
 
 
 def _missing(t: Table) -> float:

@@ -178,7 +178,7 @@ def _row(case: Case, check: Check, label: str, published: float, sample: Any) ->
         "tolerance_abs": check.tolerance_abs,
         "within": within,
         "status": status,
-        "known_gap": check.known_gap if check.verdict else None,
+        "known_gap": check.known_gaps.get(label) if check.verdict else None,
         "source": case.expected.source,
         "date": case.expected.date,
     }
