@@ -32,6 +32,9 @@ paired while the engine worker waits for work and prepares.
   start: an approximation of Go's channel order). Without it (v0.1.8) the reads run one after
   another: k × latency. With zero latency (or nothing to read) the preparation takes no
   simulated time and no event.
+* *Host*: with a host on the node (:mod:`models.hostwork`), each block read also costs the
+  datastore's ``Get`` (CPU, then a disk read), in parallel for the blocks of a response, added
+  to the blockstore latency above.
 * *Send*: the wire message is built fresh (``sendBlocks``: ``bsmsg.New(false)``; the
   envelope's own message never reaches the wire). A response with nothing in it is dropped,
   its tasks done without a signal, and the same pair pops again. Otherwise it goes to the
@@ -53,7 +56,7 @@ from __future__ import annotations
 import heapq
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from functools import partial
 from typing import Generic, Protocol, TypeVar, cast
 
@@ -61,6 +64,7 @@ from simpy.events import Event
 
 from models.blockstore import Blockstore
 from models.messages import Message
+from sim.host import Host
 from sim.network import Network
 
 __all__ = ["EngineHost", "EngineWorkers", "TaskQueue", "WorkersConfig"]
@@ -78,6 +82,15 @@ class EngineHost(Protocol):
     def send_response(self, dst: Hashable, msg: Message, on_sent: Callable[[], None]) -> None:
         """Send a response message to ``dst``; call ``on_sent()`` once its last byte has left
         (also if it cannot be sent, e.g. ``dst`` is gone)."""
+        ...
+
+    @property
+    def host(self) -> Host | None:
+        """The node's host (:mod:`sim.host`), or None."""
+        ...
+
+    def get_delay(self, sizes: Iterable[int]) -> float:
+        """Seconds the host takes to read blocks of these sizes in parallel (``getBlocks``)."""
         ...
 
 
@@ -149,6 +162,8 @@ class EngineWorkers(ABC, Generic[Q, W]):
         self._parallel_reads = config.parallel_blockstore_reads
         self._blockstore_workers = config.blockstore_workers
         self._bs_free: list[float] = []  # when each busy blockstore worker is free (absolute s)
+        self._host_reads = host.host is not None
+        """Reads cost the host time too (``get_delay``): the datastore's Get and disk read."""
 
     # ------------------------------------------------------------------ what engines supply
     @abstractmethod
@@ -224,6 +239,8 @@ class EngineWorkers(ABC, Generic[Q, W]):
             work = self._pop()
         dst, msg = self._envelope(work)
         delay = self._read_delay(len(msg.blocks))
+        if self._host_reads and msg.blocks:
+            delay += self.host.get_delay(msg.blocks.values())
         if delay > 0.0:
             self._preparing += 1
             self.net.call_at(delay, self._on_read, (work, dst, msg))

@@ -16,6 +16,7 @@ from typing import Any
 from models.blockstore import Blockstore
 from models.dag import Dag
 from models.fetch import Fetch
+from models.hostwork import NO_WORK, HostWork
 from models.master.client import MasterClient
 from models.master.config import MasterConfig
 from models.master.engine import MasterEngine
@@ -62,6 +63,8 @@ class Peer:
             the strategy's go-bitswap behaviour; see :mod:`models.poc.policy`).
         cid_version: 0 (34-byte CIDs, the go benchmarks) or 1 (36-byte, p2plab/Testground).
         blockstore_latency_s: seconds per blockstore read (go-bitswap's bstoreLatency).
+        work: go-bitswap's own work on the node's host (:mod:`models.hostwork`): charged only
+            if the network gave the node a host (:meth:`sim.network.Network.host_of`).
     """
 
     def __init__(
@@ -75,7 +78,10 @@ class Peer:
         cid_version: int = 1,
         blockstore_latency_s: float = 0.0,
         policy: Callable[[Any], Any] | None = None,
+        work: HostWork | None = None,
     ) -> None:
+        if work is not None and not isinstance(work, HostWork):
+            raise ValueError(f"work must be a models.hostwork.HostWork, got {work!r}")
         try:
             strat = STRATEGIES[strategy]
         except (KeyError, TypeError):
@@ -103,10 +109,18 @@ class Peer:
         self.routing = routing if routing is not None else NilRouting()
         self.peer_protocol: Callable[[Hashable], str] = lambda other: strat.protocol
         """The wire protocol another peer speaks (the swarm tells; default: the same as ours)."""
+        self.host = net.host_of(name)
+        """The node's host (:mod:`sim.host`), or None: Bitswap's work takes no time."""
+        self.work = work if work is not None and self.host is not None else NO_WORK
+        self.writing: dict[int, float] = {}
+        """CIDs whose ``PutMany`` has not returned yet -> when it returns (seconds)."""
         self.engine = strat.engine_class(self, config)
         self.client = strat.client_class(self, config, policy)
         self.fetches: list[Fetch] = []
-        net.on_receive(name, self._on_message)
+        if self.host is None:
+            net.on_receive(name, self._on_message)
+        else:
+            net.on_receive(name, self._on_message, work=self._receive_work)
         net.on_lost(name, self._on_lost)
 
     # ------------------------------------------------------------------ wiring
@@ -192,4 +206,99 @@ class Peer:
         into = self.stats.entries_sent
         for k, n in counts:
             into[k] = into.get(k, 0) + n
-        self.net.send(self.name, dst, msg, size, kind, on_sent)
+        if self.host is None:
+            self.net.send(self.name, dst, msg, size, kind, on_sent)
+            return
+        # Encoding (ToNetV1); a response opens a new stream (SendMessage, network/ipfs_impl.go
+        # @v0.1.8 and @v0.2.0), wants go on the peer's long-lived stream (NewMessageSender).
+        work = self.work
+        items = len(msg.entries) + len(msg.blocks) + len(msg.presences)
+        self.net.send(
+            self.name,
+            dst,
+            msg,
+            size,
+            kind,
+            on_sent,
+            work_s=work.send_message_s + items * work.send_entry_s,
+            new_stream=on_sent is not None,
+        )
+
+    # ------------------------------------------------------------------ host work
+    def _receive_work(self, sender: Hashable, msg: Message, size_bytes: int) -> float:
+        """Seconds of go-bitswap's CPU on a received message (:mod:`models.hostwork`): decode
+        and hand-offs, the SHA-256 of every block, a datastore ``Has`` per block (the duplicate
+        count) and a ``GetSize`` per want (the engine)."""
+        work = self.work
+        blocks = msg.blocks
+        entries = msg.entries
+        wants = sum(1 for e in entries.values() if not e.cancel) if work.has_s else 0
+        return (
+            work.receive_message_s
+            + (len(entries) + len(blocks) + len(msg.presences)) * work.receive_entry_s
+            + sum(blocks.values()) / work.hash_Bps
+            + (len(blocks) + wants) * work.has_s
+        )
+
+    def is_duplicate(self, cid: int) -> bool:
+        """Whether a block received now is a duplicate: already in the blockstore
+        (``updateReceiveCounters``), or being written by a ``PutMany`` that has not returned.
+        (go-bitswap would count the second copy of a block still being written as new and
+        write it again: a race of its receive goroutines that this model leaves out.)"""
+        return cid in self.blockstore or cid in self.writing
+
+    def put_delay(self, wanted: list[tuple[int, int]]) -> float:
+        """Seconds until ``PutMany(wanted)`` returns (:mod:`models.hostwork`): CPU per new block,
+        then the datastore's writes on the host's disk; a block another ``PutMany`` is writing
+        is not written again, but waited for. 0.0 without a host."""
+        host = self.host
+        if host is None or not wanted:
+            return 0.0
+        now = self.net.now
+        writing = self.writing
+        store = self.blockstore
+        new = [(c, s) for c, s in wanted if c not in writing and c not in store]
+        done = now
+        if new:
+            work = self.work
+            t = host.cpu(now, work.put_s * len(new)) if work.put_s else now
+            if work.datastore == "badger":  # one synchronous write of the batch
+                t = host.disk_write(t, sum(s for _, s in new))
+            elif work.datastore == "flatfs":  # file + fsync each, shard dir fsync each, root
+                for _, s in new:
+                    t = host.disk_write(t, s)
+                for _ in new:
+                    t = host.disk_write(t, 0)
+                t = host.disk_write(t, 0)
+            done = t
+            for c, _ in new:
+                writing[c] = done
+        for c, _ in wanted:
+            w = writing.get(c)
+            if w is not None and w > done:
+                done = w
+        return done - now
+
+    def stored(self, wanted: list[tuple[int, int]]) -> None:
+        """``PutMany(wanted)`` has returned: the blocks are in the blockstore."""
+        self.blockstore.put_many(wanted)
+        writing = self.writing
+        if writing:
+            for c, _ in wanted:
+                writing.pop(c, None)
+
+    def get_delay(self, sizes: Iterable[int]) -> float:
+        """Seconds the engine's parallel ``Get`` of blocks of these sizes takes on the host
+        (CPU per read, then the disk read); 0.0 without a host."""
+        host = self.host
+        if host is None:
+            return 0.0
+        now = self.net.now
+        get_s = self.work.get_s
+        end = now
+        for size in sizes:
+            t = host.cpu(now, get_s) if get_s else now
+            t = host.disk_read(t, size)
+            if t > end:
+                end = t
+        return end - now

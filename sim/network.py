@@ -18,7 +18,7 @@ import gc
 import math
 from collections.abc import Callable, Hashable, Iterator
 from heapq import heappush
-from typing import Any
+from typing import Any, cast
 
 import networkx as nx
 import numpy as np
@@ -27,6 +27,7 @@ import simpy
 from simpy.core import NORMAL
 from simpy.events import Event
 
+from sim.host import Host, HostSpec
 from sim.rng import RunRandom
 from sim.transports import Transport, make_transport
 from sim.units import parse_bandwidth
@@ -38,6 +39,7 @@ __all__ = [
     "Network",
     "NodeState",
     "ReceiveCallback",
+    "ReceiveWork",
     "rare_gc",
 ]
 
@@ -45,8 +47,16 @@ ReceiveCallback = Callable[[Hashable, Any], None]
 """``callback(src, message)``, called at the simulated time the message is delivered."""
 LostCallback = Callable[[Hashable, Any], None]
 """``callback(dst, message)``, called on the sender when a message it sent is lost."""
+ReceiveWork = Callable[[Hashable, Any, int], float]
+"""``work(src, message, size_bytes)``: seconds of CPU the receiver spends on a message (decoding
+it, checking it), charged to its host with the message's receive costs."""
 
 _JITTER_BATCH = 8192
+
+_Pending = tuple["Link", Any, int, str, Callable[[], None] | None]
+"""A message waiting for its sender's host: link, message, size, kind, on_sent."""
+_Arrived = tuple["Link", Any, int, str, float]
+"""A message being processed by its receiver's host: link, message, size, kind, t_sent."""
 
 GC_THRESHOLD0 = 100_000
 """Allocations between young-generation collections while a simulation runs (CPython's default
@@ -76,9 +86,11 @@ class NodeState:
         "down_busy_s",
         "down_free_at",
         "download_Bps",
+        "host",
         "lost",
         "name",
         "on_lost",
+        "receive_work",
         "received",
         "receiver",
         "region",
@@ -88,12 +100,22 @@ class NodeState:
         "upload_Bps",
     )
 
-    def __init__(self, name: Hashable, upload_Bps: float, download_Bps: float, region: str | None):
+    def __init__(
+        self,
+        name: Hashable,
+        upload_Bps: float,
+        download_Bps: float,
+        region: str | None,
+        host: Host | None = None,
+    ):
         self.name = name
         self.upload_Bps = upload_Bps
         self.download_Bps = download_Bps
         self.region = region
+        self.host = host
+        """The node's machine (:mod:`sim.host`), or None: sending and receiving cost nothing."""
         self.receiver: ReceiveCallback | None = None
+        self.receive_work: ReceiveWork | None = None
         # FIFO bookkeeping (seconds of simulated time): when each link end is next free.
         self.up_free_at = 0.0
         self.down_free_at = 0.0
@@ -187,15 +209,21 @@ class Network:
         upload_Bps: float | str = math.inf,
         download_Bps: float | str = math.inf,
         region: str | None = None,
+        host: HostSpec | Host | None = None,
     ) -> None:
         """Add a peer. ``upload_Bps``/``download_Bps``: bytes per second as a number (build it
         with :func:`sim.units.mbit`, :func:`sim.units.gbit`, ...), or a string with a unit
-        (``"10 Gbit/s"``, ``"125 MB/s"``); ``math.inf`` means unlimited."""
+        (``"10 Gbit/s"``, ``"125 MB/s"``); ``math.inf`` means unlimited.
+
+        ``host``: the node's machine (:mod:`sim.host`). A :class:`~sim.host.HostSpec` gives the
+        node a machine of its own; a :class:`~sim.host.Host` object may be given to several
+        nodes, which then share its cores and disk (nodes in one process). ``None`` or an ideal
+        spec: no host, sending and receiving cost no time."""
         if name in self._nodes:
             raise ValueError(f"node {name!r} already exists")
         up = _bandwidth(upload_Bps, f"upload_Bps of node {name!r}")
         down = _bandwidth(download_Bps, f"download_Bps of node {name!r}")
-        self._nodes[name] = NodeState(name, up, down, region)
+        self._nodes[name] = NodeState(name, up, down, region, _host(host, name))
         self.graph.add_node(name, upload_Bps=up, download_Bps=down, region=region)
 
     def connect(
@@ -268,9 +296,21 @@ class Network:
         link.latency_s = _latency(latency_s, f"latency of connection {src!r}->{dst!r}")
         self.graph.edges[src, dst]["latency_s"] = link.latency_s
 
-    def on_receive(self, name: Hashable, callback: ReceiveCallback) -> None:
-        """Register ``callback(src, message)`` for messages delivered to ``name``."""
-        self.node(name).receiver = callback
+    def on_receive(
+        self, name: Hashable, callback: ReceiveCallback, work: ReceiveWork | None = None
+    ) -> None:
+        """Register ``callback(src, message)`` for messages delivered to ``name``.
+
+        ``work(src, message, size_bytes)``, if given and the node has a host, is the receiver's
+        own CPU work on each message in seconds, charged with the message's receive costs: the
+        callback runs once the host has done all of it."""
+        node = self.node(name)
+        node.receiver = callback
+        node.receive_work = work
+
+    def host_of(self, name: Hashable) -> Host | None:
+        """Node ``name``'s host, or None if sending and receiving cost it nothing."""
+        return self.node(name).host
 
     def on_lost(self, name: Hashable, callback: LostCallback) -> None:
         """Register ``callback(dst, message)`` for messages ``name`` sent that are lost."""
@@ -320,6 +360,9 @@ class Network:
         size_bytes: int,
         kind: str,
         on_sent: Callable[[], None] | None = None,
+        *,
+        work_s: float = 0.0,
+        new_stream: bool = False,
     ) -> None:
         """Send ``message`` (``size_bytes`` on the wire, counted under ``kind``) from ``src`` to
         ``dst``; the destination's receive callback runs when the transport delivers it.
@@ -327,6 +370,11 @@ class Network:
         ``on_sent()``, if given, runs when the message's last byte has left the sender (its
         uplink is done with it): what a blocking stream write would wait for. It always runs
         from its own event, never inside ``send``.
+
+        With a host on ``src``, the message enters the transport once the host has done its
+        send work: the host's per-message and per-byte costs, ``work_s`` seconds of the
+        sender's own (encoding it), the cipher, and the cost of opening a stream if
+        ``new_stream``. Without a host these cost nothing and are ignored.
 
         Between nodes that were connected and are now disconnected the message is lost at
         once (``on_sent`` still runs: the write returned, with an error); between nodes never
@@ -353,6 +401,24 @@ class Network:
         counter[0] += 1
         counter[1] += size_bytes
         self.messages_sent += 1
+        host = link.src.host
+        if host is not None:
+            now = self.env.now
+            ready = host.send_ready(
+                now, (src, dst), size_bytes, new_stream=new_stream, work_s=work_s
+            )
+            if ready > now:
+                if self.transport.accepts_ready_at:
+                    self.transport.send(link, message, size_bytes, kind, on_sent, ready)
+                else:  # the transport sees the message once it is ready (one event)
+                    self.call_at(
+                        ready - now, self._send_ready, (link, message, size_bytes, kind, on_sent)
+                    )
+                return
+        self.transport.send(link, message, size_bytes, kind, on_sent)
+
+    def _send_ready(self, event: Event) -> None:
+        link, message, size_bytes, kind, on_sent = cast(_Pending, event.value)
         self.transport.send(link, message, size_bytes, kind, on_sent)
 
     def latency_of(self, link: Link) -> float:
@@ -368,11 +434,39 @@ class Network:
         return lat if lat > 0.0 else 0.0
 
     def deliver(self, link: Link, message: Any, size_bytes: int, kind: str, t_sent: float) -> None:
-        """Hand a message to its destination now (called by transports); a message on a
-        connection closed since it was sent is lost instead."""
+        """Hand a message to its destination now (called by transports when its last byte has
+        arrived); a message on a connection closed since it was sent is lost instead. With a
+        host on the destination, the receive callback runs once the host has processed the
+        message (its receive costs, the cipher and the receiver's own ``work``)."""
         if not link.up:
             self._lose(link, message, size_bytes, kind)
             return
+        dst = link.dst
+        host = dst.host
+        if host is not None:
+            now = self.env.now
+            work = dst.receive_work
+            done = host.receive_done(
+                now,
+                (link.src.name, dst.name),
+                size_bytes,
+                work(link.src.name, message, size_bytes) if work is not None else 0.0,
+            )
+            if done > now:
+                self.call_at(done - now, self._processed, (link, message, size_bytes, kind, t_sent))
+                return
+        self._hand_over(link, message, size_bytes, kind, t_sent)
+
+    def _processed(self, event: Event) -> None:
+        link, message, size_bytes, kind, t_sent = cast(_Arrived, event.value)
+        self._hand_over(link, message, size_bytes, kind, t_sent)
+
+    def _hand_over(
+        self, link: Link, message: Any, size_bytes: int, kind: str, t_sent: float
+    ) -> None:
+        """The receiver has the message now: count, trace and call its callback. (Once its
+        last byte arrived, a message is the receiver's: a disconnect while its host is still
+        processing it does not lose it.)"""
         dst = link.dst
         # self._count(dst.received, kind, size_bytes), inlined (one per message)
         counter = dst.received.get(kind)
@@ -470,6 +564,41 @@ class Network:
             rows, columns=["node", "region", "up_busy_s", "down_busy_s", "up_util", "down_util"]
         )
 
+    def host_metrics(self) -> pd.DataFrame:
+        """Per node with a host: core-seconds of CPU charged, jobs, seconds the disk was busy,
+        and the share of the run the cores (averaged) and the disk were busy. Nodes that share
+        one host show the shared totals."""
+        now = self.env.now
+        rows = []
+        for n in self._nodes.values():
+            host = n.host
+            if host is None:
+                continue
+            cpu_util, disk_util = host.utilisation(now)
+            rows.append(
+                (
+                    n.name,
+                    host.spec.name,
+                    host.cpu_busy_s,
+                    host.jobs,
+                    host.disk_busy_s,
+                    cpu_util,
+                    disk_util,
+                )
+            )
+        return pd.DataFrame(
+            rows,
+            columns=[
+                "node",
+                "host",
+                "cpu_busy_s",
+                "cpu_jobs",
+                "disk_busy_s",
+                "cpu_util",
+                "disk_util",
+            ],
+        )
+
     def trace_frame(self) -> pd.DataFrame:
         """The event trace as a DataFrame (needs ``trace=True``)."""
         if self._trace is None:
@@ -493,6 +622,17 @@ _new_call = object.__new__
 
 def _call_value(event: Event) -> None:
     event._value()
+
+
+def _host(host: HostSpec | Host | None, name: Hashable) -> Host | None:
+    if host is None or isinstance(host, Host):
+        return host
+    if not isinstance(host, HostSpec):
+        raise ValueError(
+            f"host of node {name!r} must be a sim.host.HostSpec, a sim.host.Host or None, "
+            f"got {host!r}"
+        )
+    return None if host.is_ideal else Host(host)
 
 
 def _bandwidth(value: float | str, field: str) -> float:

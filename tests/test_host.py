@@ -149,3 +149,147 @@ def test_bad_host_fields_are_named(kwargs, field):
 def test_bad_disk_fields_are_named(kwargs, field):
     with pytest.raises(ValueError, match=field.replace(".", r"\.")):
         DiskSpec(**kwargs)
+
+
+# ----------------------------------------------------------------------------- on a network
+def _two_peers(host_a, host_b, *, up=125e6, lat=0.005):
+    from sim import Network
+
+    net = Network("fifo", trace=True)
+    net.add_node("a", upload_Bps=up, host=host_a)
+    net.add_node("b", host=host_b)
+    net.connect("a", "b", latency_s=lat)
+    log = []
+    net.on_receive("b", lambda src, msg: log.append((round(net.now, 9), src, msg)))
+    return net, log
+
+
+def test_one_message_pays_send_cpu_cipher_wire_latency_receive_cpu_and_the_receivers_work():
+    """Worked by hand. a: 10 µs per message + 1 GB/s of copying + 20 µs to open a stream, and
+    a 250 MB/s cipher; the sender adds 5 µs (encoding). 1 Gbit/s uplink, 5 ms one way. b: 10 µs
+    per message + 1 GB/s, the same cipher, and its own work: 1 µs + a 500 MB/s hash."""
+    a = HostSpec(
+        send_message_s=10e-6,
+        send_Bps=1e9,
+        stream_open_s=20e-6,
+        cipher="secio",
+        cipher_Bps=250e6,
+    )
+    b = HostSpec(receive_message_s=10e-6, receive_Bps=1e9, cipher="secio", cipher_Bps=250e6)
+    net, log = _two_peers(a, b)
+    net.on_receive(
+        "b",
+        lambda src, msg: log.append((round(net.now, 9), src, msg)),
+        work=lambda src, msg, size: 1e-6 + size / 500e6,
+    )
+    sent = []
+    size = 250_000
+    net.send(
+        "a",
+        "b",
+        "block",
+        size,
+        "block",
+        lambda: sent.append(round(net.now, 9)),
+        work_s=5e-6,
+        new_stream=True,
+    )
+    net.run()
+    ready = 10e-6 + 5e-6 + size / 1e9 + 20e-6 + size / 250e6  # 1.285 ms
+    wire_done = ready + size / 125e6  # 3.285 ms
+    arrived = wire_done + 0.005  # 8.285 ms
+    done = arrived + 10e-6 + size / 1e9 + (1e-6 + size / 500e6) + size / 250e6
+    assert sent == [pytest.approx(wire_done)]
+    assert log == [(pytest.approx(done), "a", "block")]
+    # the trace's send time is when the message entered the transport (after a's host)
+    trace = net.trace_frame()
+    assert trace.loc[0, "t_sent"] == pytest.approx(ready)
+    hosts = net.host_metrics().set_index("node")
+    assert hosts.loc["a", "cpu_busy_s"] == pytest.approx(ready)
+    assert hosts.loc["b", "cpu_busy_s"] == pytest.approx(done - arrived)
+
+
+def test_two_blocks_arriving_together_contend_for_the_receivers_one_core():
+    from sim import Network
+
+    net = Network("fifo")
+    for name in ("a", "c"):
+        net.add_node(name)
+    net.add_node("b", host=HostSpec(cores=1, receive_Bps=100e6))  # 1 MB takes 10 ms
+    for name in ("a", "c"):
+        net.connect(name, "b", latency_s=0.001)
+    log = []
+    net.on_receive("b", lambda src, msg: log.append((round(net.now, 9), src)))
+    net.send("a", "b", "x", 1_000_000, "block")
+    net.send("c", "b", "y", 1_000_000, "block")
+    net.run()
+    assert log == [(pytest.approx(0.011), "a"), (pytest.approx(0.021), "c")]
+    # with two cores they are processed side by side
+    net2 = Network("fifo")
+    for name in ("a", "c"):
+        net2.add_node(name)
+    net2.add_node("b", host=HostSpec(cores=2, receive_Bps=100e6))
+    for name in ("a", "c"):
+        net2.connect(name, "b", latency_s=0.001)
+    log2 = []
+    net2.on_receive("b", lambda src, msg: log2.append(round(net2.now, 9)))
+    net2.send("a", "b", "x", 1_000_000, "block")
+    net2.send("c", "b", "y", 1_000_000, "block")
+    net2.run()
+    assert log2 == [pytest.approx(0.011), pytest.approx(0.011)]
+
+
+def test_nodes_sharing_one_host_share_its_cores():
+    from sim import Network
+
+    shared = Host(HostSpec(cores=1, send_message_s=0.004))
+    net = Network("fifo")
+    for name in ("a", "b", "c"):
+        net.add_node(name, host=shared)
+    net.connect("a", "c", latency_s=0.0)
+    net.connect("b", "c", latency_s=0.0)
+    log = []
+    net.on_receive("c", lambda src, msg: log.append((round(net.now, 9), src)))
+    net.send("a", "c", "x", 10, "want")
+    net.send("b", "c", "y", 10, "want")
+    net.run()
+    # a's send takes the core 0-4 ms, b's 4-8 ms; c's receive costs nothing
+    assert log == [(pytest.approx(0.004), "a"), (pytest.approx(0.008), "b")]
+    assert net.host_of("a") is net.host_of("c") is shared
+
+
+def test_an_ideal_host_is_no_host_and_a_bad_host_is_named():
+    from sim import Network
+
+    net = Network("fifo")
+    net.add_node("a", host=HostSpec(name="ideal"))
+    assert net.host_of("a") is None
+    assert net.host_metrics().empty
+    with pytest.raises(ValueError, match="host of node 'b'"):
+        net.add_node("b", host="p2plab-2020")
+
+
+def test_fifo_books_the_uplink_in_hand_over_order_from_when_each_message_is_ready():
+    """a's cipher lane to b is busy (1 MB at 100 MB/s: 10 ms), so a's next message to b is ready
+    at 20 ms; a message to c handed over after it is ready at 10 ms on the other core but waits
+    for the uplink behind it (the uplink serves messages in hand-over order; 1 MB/s: 1 ms per
+    kB)."""
+    from sim import Network
+
+    net = Network("fifo")
+    net.add_node("a", upload_Bps=1e6, host=HostSpec(cores=2, cipher="tls", cipher_Bps=100e6))
+    for name in ("b", "c"):
+        net.add_node(name)
+        net.connect("a", name, latency_s=0.0)
+    log = []
+    for name in ("b", "c"):
+        net.on_receive(name, lambda src, msg, name=name: log.append((msg, round(net.now, 9))))
+    net.send("a", "b", "b1", 1_000_000, "block")  # ready 10 ms, on the wire until 1.01 s
+    net.send("a", "b", "b2", 1_000, "block")  # lane: ready 10.01 ms, wire 1.01 s - 1.011 s
+    net.send("a", "c", "c1", 1_000, "block")  # ready 0.01 ms on core 2, behind b2 on the wire
+    net.run()
+    assert log == [
+        ("b1", pytest.approx(1.010)),
+        ("b2", pytest.approx(1.011)),
+        ("c1", pytest.approx(1.012)),
+    ]

@@ -35,6 +35,11 @@ Sent = tuple[float, Hashable, tuple[int, ...], dict[int, PresenceType]]
 class Host:
     """Stub ``EngineHost``: records every response (time, dst, block cids, presences)."""
 
+    host = None  # no machine: reads cost only the blockstore latency
+
+    def get_delay(self, sizes: object) -> float:
+        raise AssertionError("an engine without a host never asks for read delays")
+
     cid_version = 1
 
     def __init__(self, net: Network, name: Hashable, blockstore: Blockstore) -> None:

@@ -16,8 +16,10 @@ from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any, NoReturn
 
+from experiments.hosts import PRESETS, HostPreset
 from experiments.scenario.errors import ScenarioError
 from experiments.scenario.load_faults import parse_faults
+from experiments.scenario.load_hosts import parse_hosts
 from experiments.scenario.specs import (
     HOLD_DISTRIBUTIONS,
     OBJECT_TYPES,
@@ -54,6 +56,7 @@ GROUP_KEYS = (
     "dht_lookup_delay",
     "seed_objects",
     "fetch",
+    "host",
 )
 """The keys of a ``[[groups]]`` table, which ``[defaults]`` may set for every group."""
 
@@ -97,7 +100,8 @@ def parse_scenario(data: Mapping[str, Any], *, source: str = "<scenario>") -> Sc
     for key in GROUP_KEYS:
         defaults.get(key)
     defaults.done()
-    groups = _groups(top.get("groups", []), defaults.data, objects, network, source)
+    hosts = parse_hosts(top.get("hosts", {}), source)
+    groups = _groups(top.get("groups", []), defaults.data, objects, network, hosts, source)
     configs = _strategy_configs(top.get("strategy", {}), source)
     registry = _registry(top.get("registry", {}), source)
     faults = parse_faults(top.get("faults", []), groups, source)
@@ -124,6 +128,7 @@ def parse_scenario(data: Mapping[str, Any], *, source: str = "<scenario>") -> Sc
         registry=registry,
         faults=faults,
         sweep=sweep,
+        hosts=hosts,
         source=source,
         raw=raw,
     )
@@ -312,6 +317,7 @@ def _groups(
     defaults: Mapping[str, Any],
     objects: tuple[ObjectSpec, ...],
     network: NetworkSpec,
+    hosts: Mapping[str, HostPreset],
     source: str,
 ) -> tuple[GroupSpec, ...]:
     if not isinstance(data, list) or not data:
@@ -343,6 +349,8 @@ def _groups(
         dht_delay = t.duration("dht_lookup_delay", 1.0)
         holds = _holds(t, {o.name: o for o in objects}, source)
         fetch = _fetch(t, names, source)
+        host_name = t.string("host", "ideal", (*PRESETS, *hosts))
+        host = hosts[host_name] if host_name in hosts else PRESETS[host_name]
         if fetch is not None and fetch.pattern == "dag-walk":
             target = next(o for o in objects if o.name == fetch.object)
             if target.type == "blocks" and target.count > 1:
@@ -381,6 +389,7 @@ def _groups(
                 dht_lookup_delay_s=dht_delay,
                 seed_objects=holds,
                 fetch=fetch,
+                host=host,
             )
         )
     return tuple(out)

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from experiments.hosts import PRESETS, HostPreset
 from experiments.scenario.errors import ScenarioError
 from models.dag import CidAllocator, chunked_file, oci_image
 from models.peer import STRATEGIES
@@ -124,6 +125,9 @@ class GroupSpec:
     dht_lookup_delay_s: float = 1.0
     seed_objects: tuple[HoldSpec, ...] = ()
     fetch: FetchSpec | None = None
+    host: HostPreset = PRESETS["ideal"]
+    """The machine its members run on: a preset of :mod:`experiments.hosts` or a host the
+    scenario defines (``host.name`` is what the file names)."""
 
     def members(self) -> list[str]:
         return [f"{self.name}-{i}" for i in range(self.count)]
@@ -173,6 +177,8 @@ class Scenario:
     faults: tuple[FaultSpec, ...] = ()
     """What goes wrong during the run (scheduled by :mod:`experiments.faults`)."""
     sweep: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    hosts: Mapping[str, HostPreset] = field(default_factory=dict)
+    """The hosts the file defines (``[hosts.<name>]``), by name; presets are not listed."""
     source: str = "<scenario>"
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 

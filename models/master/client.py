@@ -10,7 +10,9 @@ waiting for them (the notifications pubsub).
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
+
+from simpy.events import Event
 
 from models.master.config import MasterConfig
 from models.master.session import MasterSession
@@ -92,16 +94,34 @@ class MasterClient:
             self.receive_blocks(sender, msg.blocks)
 
     def receive_blocks(self, sender: Hashable, blocks: dict[int, int]) -> None:
-        """Blocks (cid -> data bytes) arrived from ``sender``."""
+        """Blocks (cid -> data bytes) arrived from ``sender``. The rest of ``receiveBlocksFrom``
+        runs once ``PutMany`` of the wanted blocks has returned (at once without a host)."""
         peer = self.peer
-        store = peer.blockstore
         stats = peer.stats
         wanted: list[tuple[int, int]] = []
+        is_dup = peer.blockstore.has if not peer.writing else peer.is_duplicate
         for cid, size in blocks.items():
-            stats.count_received_block(sender, size, store.has(cid))
+            stats.count_received_block(sender, size, is_dup(cid))
             if self.is_wanted(cid):
                 wanted.append((cid, size))
-        store.put_many(wanted)
+        delay = peer.put_delay(wanted)
+        if delay > 0.0:
+            peer.net.call_at(delay, self._on_stored, (sender, blocks, wanted))
+        else:
+            self._stored(sender, blocks, wanted)
+
+    def _on_stored(self, event: Event) -> None:
+        sender, blocks, wanted = cast(
+            tuple[Hashable, dict[int, int], list[tuple[int, int]]], event.value
+        )
+        self._stored(sender, blocks, wanted)
+
+    def _stored(
+        self, sender: Hashable, blocks: dict[int, int], wanted: list[tuple[int, int]]
+    ) -> None:
+        """``PutMany`` returned: show the blocks to the sessions, tell the engine, publish."""
+        peer = self.peer
+        peer.stored(wanted)
         cids = list(blocks)
         for session in list(self.sessions.values()):
             session.receive_from(sender, cids)

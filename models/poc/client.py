@@ -14,7 +14,9 @@ that peer (``onDontHaveTimeout``).
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
+
+from simpy.events import Event
 
 from models.poc.config import PocConfig
 from models.poc.messagequeue import MessageQueue
@@ -33,6 +35,8 @@ if TYPE_CHECKING:
 __all__ = ["PocClient"]
 
 OnBlock = Callable[[int], None]
+_Stored = tuple[Hashable, dict[int, int], list[int], list[int], list[tuple[int, int]]]
+"""A message whose wanted blocks are being written: sender, blocks, HAVEs, DONT_HAVEs, wanted."""
 
 
 class PocClient:
@@ -150,16 +154,37 @@ class PocClient:
     ) -> None:
         """``receiveBlocksFrom`` for a message with blocks (and maybe presences)."""
         peer = self.peer
-        store = peer.blockstore
         stats = peer.stats
         wanted: list[tuple[int, int]] = []
         is_wanted = self.sim.is_wanted
+        is_dup = peer.blockstore.has if not peer.writing else peer.is_duplicate
         for cid, size in blocks.items():
-            stats.count_received_block(sender, size, store.has(cid))
+            stats.count_received_block(sender, size, is_dup(cid))
             if is_wanted(cid):
                 wanted.append((cid, size))
+        delay = peer.put_delay(wanted)
+        if delay > 0.0:
+            peer.net.call_at(delay, self._on_stored, (sender, blocks, haves, dont_haves, wanted))
+        else:
+            self._stored(sender, blocks, haves, dont_haves, wanted)
+
+    def _on_stored(self, event: Event) -> None:
+        sender, blocks, haves, dont_haves, wanted = cast(_Stored, event.value)
+        self._stored(sender, blocks, haves, dont_haves, wanted)
+
+    def _stored(
+        self,
+        sender: Hashable,
+        blocks: dict[int, int],
+        haves: list[int],
+        dont_haves: list[int],
+        wanted: list[tuple[int, int]],
+    ) -> None:
+        """``PutMany`` of the wanted blocks returned (at once without a host): the want
+        manager's ``ReceiveFrom``, the engine, the fetchers."""
+        peer = self.peer
         if wanted:
-            store.put_many(wanted)
+            peer.stored(wanted)
         self._want_manager_receive(sender, list(blocks), haves, dont_haves)
         if wanted:
             wanted_cids = [cid for cid, _ in wanted]

@@ -96,6 +96,7 @@ class FairTransport(Transport):
         size_bytes: int,
         kind: str,
         on_sent: Callable[[], None] | None = None,
+        ready_at: float | None = None,
     ) -> None:
         net = self.net
         now = net.env._now

@@ -121,6 +121,7 @@ class GoTestnetTransport(Transport):
         size_bytes: int,
         kind: str,
         on_sent: Callable[[], None] | None = None,
+        ready_at: float | None = None,
     ) -> None:
         """go's ``SendMessage`` returns at once: ``on_sent`` runs at the current time."""
         net = self.net
