@@ -5,7 +5,7 @@
     bitswap-sim validate FILE
     bitswap-sim reproduce [--out DIR] [--quick]
     bitswap-sim validate-model [--case NAME ...] [--quick] [--out DIR] [--workers N]
-                               [--replications N]
+                               [--replications N] [--host PRESET]
     bitswap-sim plot DIR
     bitswap-sim bench [PART ...] [--repeats N] [--quick] [--leeches N,N,...] [--out FILE]
     bitswap-sim demo
@@ -192,7 +192,7 @@ def _cmd_validate_model(args: argparse.Namespace) -> int:
     out = _check_out(args.out)
     from experiments.validation import cases, format_report, run_validation, validation_figure
 
-    chosen = cases(args.case, quick=args.quick)
+    chosen = cases(args.case, quick=args.quick, host=args.host)
     runs = sum(len(c.plan(args.replications)) for c in chosen)
     workers = min(args.workers or os.cpu_count() or 1, runs)
     print(
@@ -202,6 +202,12 @@ def _cmd_validate_model(args: argparse.Namespace) -> int:
             "objects, fewer replications); a shrunk case is no longer the published setup, "
             "so its rows get no verdict ('shrunk')"
             if args.quick
+            else ""
+        )
+        + (
+            f"\n--host {args.host}: every case's peers on host {args.host!r} instead of the "
+            "case's own"
+            if args.host
             else ""
         )
     )
@@ -354,6 +360,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="results/validation", help="output folder")
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: cores)")
     p.add_argument("--replications", type=int, help="override every case's replications")
+    p.add_argument(
+        "--host",
+        metavar="PRESET",
+        help="run every case on this host preset instead of its own (e.g. ideal)",
+    )
     p.set_defaults(func=_cmd_validate_model)
 
     p = sub.add_parser("plot", help="write the figures of a results folder as PNG")

@@ -49,6 +49,18 @@ def test_quick_shrinks_only_where_it_says_so():
     assert not go.shrunk and go.scenario.replications == 1
 
 
+def test_cases_name_the_host_of_their_measurement_and_host_overrides_it():
+    hosts = {c.name: {g.host.name for g in c.scenario.groups} for c in cases()}
+    assert all(h == {"go-testnet"} for n, h in hosts.items() if n.startswith("go-"))
+    assert hosts["blog-headline"] == {"p2plab-2020"}
+    assert all(h == {"p2plab-2020"} for n, h in hosts.items() if n.startswith("p2plab-ec2"))
+    assert {g.host.shared for g in cases(["p2plab-inmemory-readme"])[0].scenario.groups} == {True}
+    for case in cases(["p2plab-inmemory-readme", "blog-headline"], host="ideal"):
+        assert {g.host.name for g in case.scenario.groups} == {"ideal"}
+    with pytest.raises(ValueError, match=r"unknown host preset 'big'; allowed: ideal, "):
+        cases(host="big")
+
+
 def test_blog_headline_replays_the_strategies_of_its_date():
     (blog,) = cases(["blog-headline"])
     assert blog.expected.arms["poc"] == {"strategy": "poc-potential"}
@@ -239,6 +251,7 @@ def test_the_command_writes_csv_and_figure(tmp_path, capsys):
         (["--case", "nope"], "unknown validation case 'nope'; allowed: blog-headline, "),
         (["--replications", "0"], "--replications must be >= 1, got 0"),
         (["--workers", "0"], "--workers must be >= 1, got 0"),
+        (["--host", "big"], "unknown host preset 'big'; allowed: ideal, "),
     ],
 )
 def test_bad_arguments_are_one_line_and_exit_2(tmp_path, capsys, args, message):

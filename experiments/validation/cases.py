@@ -4,7 +4,8 @@ A case file is a scenario file plus an ``[expected]`` table
 (:mod:`experiments.validation.expected`); its name is the file's stem, and the scenario's
 ``name`` must be the same. ``cases()`` loads every case shipped with the package (or those
 named); ``load_case(path)`` loads any file, so a user can validate against a measurement of
-their own.
+their own. ``host=`` runs every group of a case on one host preset instead of the case's own
+(``host="ideal"``: what the model gives without host costs).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from experiments.hosts import PRESETS
 from experiments.runner import RunSpec, plan, swept_parameters
 from experiments.scenario import Scenario, ScenarioError, grid, parse_scenario, set_path
 from experiments.validation.expected import (
@@ -73,10 +75,13 @@ def case_names() -> list[str]:
     )
 
 
-def cases(names: Iterable[str] | None = None, *, quick: bool = False) -> list[Case]:
+def cases(
+    names: Iterable[str] | None = None, *, quick: bool = False, host: str | None = None
+) -> list[Case]:
     """The shipped cases (all, or those ``names``, in that order), validated; ``quick``: each
-    shrunk by its ``expected.quick`` table. An unknown name raises ``ValueError`` listing the
-    allowed ones."""
+    shrunk by its ``expected.quick`` table; ``host``: every group on this host preset. An
+    unknown name raises ``ValueError`` listing the allowed ones."""
+    _check_host(host)
     known = case_names()
     chosen = known if names is None else list(dict.fromkeys(names))
     for name in chosen:
@@ -85,12 +90,14 @@ def cases(names: Iterable[str] | None = None, *, quick: bool = False) -> list[Ca
     out = []
     for name in chosen:
         text = _folder().joinpath(f"{name}.toml").read_text(encoding="utf-8")
-        out.append(_parse(text, f"experiments/validation/{name}.toml", name, quick))
+        out.append(_parse(text, f"experiments/validation/{name}.toml", name, quick, host))
     return out
 
 
-def load_case(path: str | Path, *, quick: bool = False) -> Case:
-    """A case file anywhere on disk (``--quick`` shrinking with ``quick``)."""
+def load_case(path: str | Path, *, quick: bool = False, host: str | None = None) -> Case:
+    """A case file anywhere on disk (``--quick`` shrinking with ``quick``, every group on the
+    host preset ``host`` if given)."""
+    _check_host(host)
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -98,15 +105,22 @@ def load_case(path: str | Path, *, quick: bool = False) -> Case:
         raise ScenarioError(f"{path}: no such file") from None
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from None
-    return _parse(text, str(path), path.stem, quick)
+    return _parse(text, str(path), path.stem, quick, host)
 
 
-def _parse(text: str, source: str, name: str, quick: bool) -> Case:
+def _check_host(host: str | None) -> None:
+    if host is not None and host not in PRESETS:
+        raise ValueError(f"unknown host preset {host!r}; allowed: {', '.join(PRESETS)}")
+
+
+def _parse(text: str, source: str, name: str, quick: bool, host: str | None = None) -> Case:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
     raw, table = split_expected(data, source)
+    if host is not None:
+        raw = _on_host(raw, host)
     overrides = parse_quick(table)
     full = parse_scenario(raw, source=source)
     if full.name != name:
@@ -120,6 +134,18 @@ def _parse(text: str, source: str, name: str, quick: bool) -> Case:
     expected = parse_expected(table, points)
     shrunk = quick and any(path != "replications" for path in overrides)
     return Case(name, source, scenario, expected, tuple(points), shrunk)
+
+
+def _on_host(raw: dict[str, Any], host: str) -> dict[str, Any]:
+    """``raw`` with every group on the preset ``host`` (the case's own hosts are dropped)."""
+    raw = copy.deepcopy(raw)
+    for group in raw.get("groups", []):
+        if isinstance(group, dict):
+            group.pop("host", None)
+    defaults = raw.setdefault("defaults", {})
+    if isinstance(defaults, dict):
+        defaults["host"] = host
+    return raw
 
 
 def _shrunk(raw: dict[str, Any], overrides: dict[str, Any], source: str) -> Scenario:

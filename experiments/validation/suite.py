@@ -59,6 +59,7 @@ def run_validation(
     out: str | Path | None = None,
     executor: Executor | None = None,
     replications: int | None = None,
+    host: str | None = None,
     progress: bool = False,
 ) -> pd.DataFrame:
     """Run the cases (all shipped ones, or those named / given) and compare them with the
@@ -67,10 +68,11 @@ def run_validation(
     ``quick``: shrink each named case by its ``expected.quick`` table (cases given as
     :class:`Case` objects are run as loaded). ``out``: a folder for the runs' Parquet tables
     (``runs.parquet``, ``peers.parquet``, ... as ``bitswap-sim run`` writes them).
-    ``replications`` overrides every case's. ``executor``: any ``concurrent.futures``
-    executor (a process pool); None runs here.
+    ``replications`` overrides every case's. ``host``: run every named case's groups on this
+    host preset instead of the case's own (``"ideal"``: no host costs). ``executor``: any
+    ``concurrent.futures`` executor (a process pool); None runs here.
     """
-    chosen = _cases(selection, quick)
+    chosen = _cases(selection, quick, host)
     specs: list[RunSpec] = []
     for case in chosen:
         specs.extend(case.plan(replications))
@@ -81,12 +83,12 @@ def run_validation(
     return compare(chosen, values)
 
 
-def _cases(selection: Iterable[str | Case] | None, quick: bool) -> list[Case]:
+def _cases(selection: Iterable[str | Case] | None, quick: bool, host: str | None) -> list[Case]:
     if selection is None:
-        return cases(quick=quick)
+        return cases(quick=quick, host=host)
     items = list(selection)
     names = [s for s in items if isinstance(s, str)]
-    loaded = {c.name: c for c in cases(names, quick=quick)} if names else {}
+    loaded = {c.name: c for c in cases(names, quick=quick, host=host)} if names else {}
     return [loaded[s] if isinstance(s, str) else s for s in items]
 
 
