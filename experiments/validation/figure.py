@@ -1,8 +1,9 @@
 """The validation figure: simulated against published, one marker per case and label.
 
 One panel per kind of metric (times in seconds on log axes; counts of blocks and messages;
-fractions), each with the y = x line, shaded bands for the checks' relative tolerances, the
-simulated 95 % interval as a vertical bar, and the misses labelled. Built on a ``Figure``
+fractions; ratios between strategies), each with the y = x line, shaded bands for the checks'
+relative tolerances (a light bar at a point whose absolute tolerance is wider), the simulated
+95 % interval as a vertical line, and the misses labelled. Built on a ``Figure``
 directly (no ``pyplot``), as :mod:`experiments.plots` does.
 """
 
@@ -37,8 +38,13 @@ def validation_figure(table: pd.DataFrame) -> Figure:
     panels = [(t, f, s) for t, f, s in _PANELS if data["metric"].map(f).any()]
     if not panels:
         panels = [_PANELS[0]]
-    fig = Figure(figsize=(6.0 * len(panels), 6.0), layout="constrained")
-    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    cols = min(2, len(panels))
+    rows = -(-len(panels) // cols)
+    fig = Figure(figsize=(6.5 * cols, 6.0 * rows + 1.0), layout="constrained")
+    grid = fig.subplots(rows, cols, squeeze=False).ravel()
+    for spare in grid[len(panels) :]:
+        spare.set_visible(False)
+    axes = grid[: len(panels)]
     markers = {c: _MARKERS[i % len(_MARKERS)] for i, c in enumerate(table["case"].unique())}
     for ax, (title, wanted, scale) in zip(axes, panels, strict=True):
         part = data[data["metric"].map(wanted)]
@@ -55,7 +61,10 @@ def validation_figure(table: pd.DataFrame) -> Figure:
         )
     ]
     fig.legend(handles=handles + status, loc="outside lower center", ncol=4, fontsize="small")
-    fig.suptitle("Simulated against published (bands: the checks' relative tolerances)")
+    fig.suptitle(
+        "Simulated against published (bands: relative tolerances; "
+        "light bars: a wider absolute tolerance)"
+    )
     return fig
 
 
@@ -73,17 +82,12 @@ def _panel(ax: Axes, part: pd.DataFrame, title: str, scale: str, markers: dict[s
         lo, hi = 0.0, max(values.max() * 1.15, 1e-9)
     x = np.geomspace(lo, hi, 200) if scale == "log" else np.linspace(lo, hi, 200)
     ax.plot(x, x, color="black", linewidth=0.8)
-    bands = sorted(set(zip(part["tolerance_pct"], part["tolerance_abs"], strict=True)))
-    for tol, absolute in bands:
-        half = np.maximum(x * tol / 100, absolute)
-        low = np.maximum(x - half, lo) if scale == "log" else x - half
-        ax.fill_between(x, low, x + half, color="tab:blue", alpha=0.08, linewidth=0)
-        text = " or ".join(
-            ([f"±{tol:g} %"] if tol else []) + ([f"±{absolute:g}"] if absolute else [])
-        )
+    for tol in sorted(set(part["tolerance_pct"]) - {0.0}):
+        low = x * max(1 - tol / 100, 0.0)
+        ax.fill_between(x, low, x * (1 + tol / 100), color="tab:blue", alpha=0.08, linewidth=0)
         ax.annotate(
-            text,
-            (x[-1], x[-1] + half[-1]),
+            f"±{tol:g} %",
+            (x[-1], x[-1] * (1 + tol / 100)),
             fontsize="x-small",
             color="tab:blue",
             ha="right",
@@ -94,6 +98,20 @@ def _panel(ax: Axes, part: pd.DataFrame, title: str, scale: str, markers: dict[s
     for row in records:
         colour = _COLOURS.get(row["status"], "tab:gray")
         hollow = row["status"] == "info"
+        allowed = max(row["tolerance_pct"] / 100 * abs(row["published"]), row["tolerance_abs"])
+        if row["tolerance_abs"] and allowed > row["tolerance_pct"] / 100 * abs(row["published"]):
+            # an absolute tolerance wider than the relative band: a light bar of its own
+            bottom = row["published"] - allowed
+            if scale == "log":
+                bottom = max(bottom, lo)
+            ax.vlines(
+                row["published"],
+                bottom,
+                row["published"] + allowed,
+                color="tab:blue",
+                alpha=0.25,
+                linewidth=6,
+            )
         if row["ci_low"] == row["ci_low"]:
             ax.vlines(row["published"], row["ci_low"], row["ci_high"], color=colour, linewidth=1)
         ax.plot(
