@@ -61,26 +61,6 @@ METRICS: Mapping[str, str] = MappingProxyType(
 ``leech_<column>``, the run's mean over its leeches of a column of the peers table (with one
 fetcher, the fetcher's own figure)."""
 
-EXPECTED_KEYS = (
-    "source",
-    "date",
-    "code",
-    "measured",
-    "samples",
-    "metric",
-    "values",
-    "tolerance",
-    "tolerance_abs",
-    "tolerance_reason",
-    "known_gap",
-    "show",
-    "also",
-    "ratios",
-    "arms",
-    "quick",
-)
-"""The keys of an ``[expected]`` table."""
-
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 Point = Mapping[str, Any]
