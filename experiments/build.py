@@ -24,8 +24,8 @@ import numpy as np
 
 from experiments.faults import schedule_faults
 from experiments.scenario import GroupSpec, HoldSpec, ObjectSpec, Scenario
+from models.baseline.registry import RegistryConfig, RegistryPull, image_blobs
 from models.dag import CidAllocator, Dag, benchmark_blocks, chunked_file, oci_image
-from models.registry import RegistryConfig, RegistryPull, image_blobs
 from models.routing import DhtRouting
 from models.swarm import Swarm
 from sim.host import Host, HostSpec
