@@ -6,6 +6,8 @@
     bitswap-sim validate FILE
     bitswap-sim reproduce [--out DIR] [--quick] [--workers N] [--resume | --force] [--format F]
     bitswap-sim plot DIR [--format F] [--run RUN_ID ...]
+    bitswap-sim validate-model [--case NAME ...] [--quick] [--out DIR] [--workers N]
+                               [--replications N] [--host PRESET]
     bitswap-sim bench [PART ...] [--repeats N] [--quick] [--leeches N,N,...] [--out FILE]
     bitswap-sim demo
     bitswap-sim --version
@@ -14,7 +16,9 @@
 on every core by default. Exit status: 0 on success, 2 on bad input (one line on stderr naming
 the file, the field and what is allowed; no traceback; nothing simulated), 1 if ``--check``
 found invariant violations (one line each on stderr; see ``docs/scenarios.md``, "Checking a
-scenario"). Importing this module is cheap: pandas, matplotlib and the simulator are imported
+scenario"). ``validate-model`` exits 0 also when the model misses a published figure (a
+miss is a result) and 1 if a comparison got no simulated value (a run in which a leech did not
+finish). Importing this module is cheap: pandas, matplotlib and the simulator are imported
 by the commands that need them, so ``--help`` is fast.
 """
 
@@ -174,6 +178,67 @@ def _cmd_reproduce(args: argparse.Namespace) -> None:
     )
 
 
+def _cmd_validate_model(args: argparse.Namespace) -> int:
+    """The validation suite (``experiments/validation/``): run, print, ``validation.csv`` and
+    the figure under ``--out``."""
+    import os
+
+    if args.replications is not None and args.replications < 1:
+        raise UsageError(f"--replications must be >= 1, got {args.replications}")
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers must be >= 1, got {args.workers}")
+    from experiments.folder import check_path
+    from experiments.validation import cases, format_report, run_validation, validation_figure
+
+    out = check_path(args.out)
+    chosen = cases(args.case, quick=args.quick, host=args.host)
+    runs = sum(len(c.plan(args.replications)) for c in chosen)
+    workers = min(args.workers or os.cpu_count() or 1, runs)
+    print(
+        f"validate-model: {len(chosen)} case(s), {runs} runs on {workers} worker(s)"
+        + (
+            "\n--quick: cases shrunk by their expected.quick tables (fewer leeches, smaller "
+            "objects, fewer replications); a shrunk case is no longer the published setup, "
+            "so its rows get no verdict ('shrunk')"
+            if args.quick
+            else ""
+        )
+        + (
+            f"\n--host {args.host}: every case's peers on host {args.host!r} instead of the "
+            "case's own"
+            if args.host
+            else ""
+        )
+    )
+    executor, close = _executor(workers, None, runs)
+    try:
+        table = run_validation(
+            chosen,
+            out=out,
+            executor=executor,
+            replications=args.replications,
+            progress=True,
+        )
+    finally:
+        close()
+    report = format_report(table, chosen)
+    print("\n" + report)
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out / "validation.csv", index=False)
+    (out / "validation.txt").write_text(report + "\n", encoding="utf-8")
+    figure = out / "validation.png"
+    validation_figure(table).savefig(figure, dpi=120)
+    print(f"wrote {out / 'validation.csv'}, {out / 'validation.txt'}, {figure}")
+    missing = table[table["status"] == "no result"]
+    for row in missing.itertuples():
+        print(
+            f"bitswap-sim validate-model: {row.case}: {row.label} {row.metric}: no result "
+            "(a run did not finish; see runs.parquet)",
+            file=sys.stderr,
+        )
+    return 1 if len(missing) else 0
+
+
 def _cmd_plot(args: argparse.Namespace) -> None:
     """Figures from ``runs.parquet`` and ``peers.parquet``; ``transfers.parquet``,
     ``progress.parquet`` and ``scenario.toml`` (for the topology) too if they are there."""
@@ -312,6 +377,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="clear the results already there")
     p.add_argument("--format", default="png", help=_FORMAT_HELP)
     p.set_defaults(func=_cmd_reproduce)
+
+    p = sub.add_parser(
+        "validate-model", help="replay published measurements, compare with the model"
+    )
+    p.add_argument(
+        "--case",
+        nargs="+",
+        action="extend",
+        metavar="NAME",
+        help="cases to run (default: all; names are the files of experiments/validation/)",
+    )
+    p.add_argument(
+        "--quick", action="store_true", help="shrink the cases (no verdict for shrunk ones)"
+    )
+    p.add_argument("--out", default="results/validation", help="output folder")
+    p.add_argument("--workers", type=int, default=None, help="worker processes (default: cores)")
+    p.add_argument("--replications", type=int, help="override every case's replications")
+    p.add_argument(
+        "--host",
+        metavar="PRESET",
+        help="run every case on this host preset instead of its own (e.g. ideal)",
+    )
+    p.set_defaults(func=_cmd_validate_model)
 
     p = sub.add_parser("plot", help="write the figures of a results folder again")
     p.add_argument("dir")
