@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from experiments.hosts import PRESETS
-from experiments.runner import RunSpec, plan, swept_parameters
+from experiments.runner import RunSpec, plan, swept_columns
 from experiments.scenario import Scenario, ScenarioError, grid, parse_scenario, set_path
 from experiments.validation.expected import (
     Expected,
@@ -163,7 +163,10 @@ def _shrunk(raw: dict[str, Any], overrides: dict[str, Any], source: str) -> Scen
 
 def _points(scenario: Scenario) -> list[Point]:
     """What a label can select on, per sweep point: ``strategy`` and the swept parameters."""
-    swept: Sequence[str] = swept_parameters(scenario)
+    # arms name swept parameters by their paths (the runs table's columns are query-able names)
+    swept: Sequence[str] = [
+        path for path in swept_columns(scenario).values() if not path.endswith(".strategy")
+    ]
     return [
         {"strategy": point_scenario.strategy_label, **{k: point[k] for k in swept}}
         for point, point_scenario in grid(scenario)
