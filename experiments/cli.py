@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
     from experiments.runner import RunSpec
 
-__all__ = ["main"]
+__all__ = ["UsageError", "build_parser", "main"]
 
 
 class UsageError(ValueError):

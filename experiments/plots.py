@@ -47,6 +47,24 @@ from matplotlib.ticker import EngFormatter, MaxNLocator
 
 from experiments.stats import bounds, mean_ci, summarise, time_to_fetch_km
 
+__all__ = [
+    "Style",
+    "completion_by_strategy",
+    "ecdf_time_to_fetch",
+    "hue_order",
+    "km_time_to_fetch",
+    "label",
+    "makespan_by_strategy",
+    "palette",
+    "path_label",
+    "strategy_style",
+    "styles",
+    "sweep_line",
+    "swept_parameters",
+    "tradeoff_scatter",
+    "write_all",
+]
+
 STRATEGY_ORDER = ("master", "poc", "poc-potential", "poc-2020-02", "registry", "mixed")
 """Display order of the known strategies; any others follow alphabetically."""
 

@@ -28,7 +28,15 @@ from experiments.runner import plan, run_tables
 from experiments.scenario import Scenario, parse_scenario, set_path
 from experiments.stats import mean_ci, paired_ratio
 
-__all__ = ["BLOG", "POC_ERAS", "headline_scenario", "reproduce"]
+__all__ = [
+    "BLOG",
+    "POC_ERAS",
+    "headline_scenario",
+    "headline_table",
+    "quick_banner",
+    "ratio_lines",
+    "reproduce",
+]
 
 BLOG = {"master": 9.08, "poc": 3.16, "registry": 3.93}
 """Mean time to fetch in seconds, Netflix/IPFS blog 2020-02-14 (registry = DockerHub)."""

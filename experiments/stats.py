@@ -32,6 +32,19 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+__all__ = [
+    "StatisticsWarning",
+    "bootstrap_ci",
+    "bounds",
+    "km_median",
+    "leech_times",
+    "mean_ci",
+    "note",
+    "paired_ratio",
+    "summarise",
+    "time_to_fetch_km",
+]
+
 DEFAULT_METRICS = ("makespan_s", "mean_time_to_fetch_s", "dup_block_rate")
 """Run-level metrics ``summarise`` reports unless told otherwise."""
 

@@ -42,7 +42,15 @@ from typing import Any
 
 from experiments.scenario import ScenarioError, Table
 
-__all__ = ["METRICS", "Check", "Expected", "Point", "parse_expected"]
+__all__ = [
+    "METRICS",
+    "Check",
+    "Expected",
+    "Point",
+    "parse_expected",
+    "parse_quick",
+    "split_expected",
+]
 
 METRICS: Mapping[str, str] = MappingProxyType(
     {
