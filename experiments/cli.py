@@ -5,6 +5,7 @@
     bitswap-sim sweep FILE --out DIR [the same options; --workers defaults to every core]
     bitswap-sim validate FILE
     bitswap-sim reproduce [--out DIR] [--quick] [--workers N] [--resume | --force] [--format F]
+                          [--sensitivity quick|quarter|full|off]
     bitswap-sim plot DIR [--format F] [--run RUN_ID ...]
     bitswap-sim validate-model [--case NAME ...] [--quick] [--out DIR] [--workers N]
                                [--replications N] [--host PRESET]
@@ -175,6 +176,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> None:
         resume=args.resume,
         force=args.force,
         formats=check_formats(args.format),
+        sensitivity=args.sensitivity,
     )
 
 
@@ -376,6 +378,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="reuse the saved runs that match")
     p.add_argument("--force", action="store_true", help="clear the results already there")
     p.add_argument("--format", default="png", help=_FORMAT_HELP)
+    p.add_argument(
+        "--sensitivity", default="quick", choices=("quick", "quarter", "full", "off"),
+        help="size of the sensitivity grid run after the headline (bandwidth, host, DONT_HAVE "
+        "latency one at a time): quick = 8 leeches and 60 MiB (minutes), quarter = 32 leeches "
+        "and 75 MiB (an hour or more on 2 cores), full = the headline's size, off",
+    )  # fmt: skip
     p.set_defaults(func=_cmd_reproduce)
 
     p = sub.add_parser(
