@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import time
+import tomllib
 import warnings
 from pathlib import Path
 
@@ -177,7 +178,8 @@ def test_provenance_in_scenario_toml_and_in_the_parquet_metadata(tmp_path):
         text=True,
         env=ENV,
     )
-    assert res.returncode == 0 and res.stdout.startswith("bitswap-sim 0.1.0")
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert res.returncode == 0 and res.stdout.startswith(f"bitswap-sim {version}")
 
 
 def test_output_folder_is_checked_before_the_first_event(tmp_path, monkeypatch, capsys):
