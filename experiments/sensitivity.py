@@ -213,14 +213,23 @@ def sensitivity_figure(table: pd.DataFrame, size: str, path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    markers = {"master": "o", "poc-potential": "s", "poc": "D", "registry": "^"}
+    from experiments.plots import strategy_style
+
     fig, axes = plt.subplots(2, len(AXES), figsize=(4.2 * len(AXES), 6.4), sharey="row")
     for col, axis in enumerate(AXES):
         part = table[table["axis"] == axis].reset_index(drop=True)
         x = range(len(part))
         top, bottom = axes[0][col], axes[1][col]
         for strategy in STRATEGIES[axis]:
-            top.plot(x, part[f"{strategy}_s"], marker=markers[strategy], label=strategy)
+            style = strategy_style(strategy)
+            top.plot(
+                x,
+                part[f"{strategy}_s"],
+                color=style.colour,
+                marker=style.marker,
+                linestyle=style.linestyle,
+                label=strategy,
+            )
         top.set_yscale("log")
         top.set_title(AXIS_LABELS[axis], fontsize=10)
         top.legend(fontsize=8)
