@@ -509,6 +509,19 @@ class Network:
         heappush(env._queue, (env._now + delay_s, NORMAL, next(env._eid), ev))
         return ev
 
+    def call_at_time(self, t: float, callback: Callable[[Event], None], value: Any) -> Event:
+        """:meth:`call_at` at simulated time ``t`` (>= now) itself, not ``now + (t - now)``,
+        which floating point may round to a neighbour of ``t``."""
+        env = self.env
+        if not t >= env._now:
+            raise ValueError(f"cannot schedule at t = {t!r}, before now ({env._now!r})")
+        ev = _new_call(_Call)
+        ev.env = env
+        ev.callbacks = [callback]
+        ev._value = value
+        heappush(env._queue, (t, NORMAL, next(env._eid), ev))
+        return ev
+
     def call_soon(self, callback: Callable[[], None]) -> None:
         """Run ``callback()`` from its own event at the current time (after what is running)."""
         self.call_at(0.0, _call_value, callback)
