@@ -38,8 +38,9 @@ SILENCE_PERIOD_S = 10.0
 @dataclass(frozen=True)
 class ConnLimits:
     """A connection manager's settings (``NewConnManager(low, hi, grace)``); go-ipfs's
-    defaults are 600, 900 and 20 s (``Swarm.ConnMgr``). ``trim_interval_s``: the background
-    ticker (a minute in v0.2.1)."""
+    defaults are 600, 900 and 20 s (``DefaultConnMgrLowWater``, ``DefaultConnMgrHighWater``,
+    ``DefaultConnMgrGracePeriod`` in go-ipfs-config's ``init.go``). ``trim_interval_s``: the
+    background ticker (a minute in v0.2.1)."""
 
     low_water: int = 600
     high_water: int = 900

@@ -63,7 +63,9 @@ CONNMGR_KEYS = ("low_water", "high_water", "grace_period", "trim_interval")
 """Keys of a group's ``connection_manager`` table."""
 
 DEFAULT_CONNMGR = ConnManagerSpec(low_water=600, high_water=900, grace_period_s=20.0)
-"""go-ipfs's defaults (``Swarm.ConnMgr``: LowWater 600, HighWater 900, GracePeriod 20 s)."""
+"""go-ipfs's defaults for ``Swarm.ConnMgr`` (go-ipfs-config ``init.go``:
+``DefaultConnMgrLowWater`` 600, ``DefaultConnMgrHighWater`` 900, ``DefaultConnMgrGracePeriod``
+20 s), with v0.2.1's one-minute ticker."""
 
 
 # ----------------------------------------------------------------------------- reading
