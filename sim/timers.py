@@ -14,9 +14,10 @@ anything) puts no event in the heap, however long the run.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from sim.kernel import Call
     from sim.network import Network
 
 __all__ = ["PeriodicTimer", "ResettableTimer"]
@@ -48,7 +49,7 @@ class ResettableTimer:
 
     def reset(self, delay_s: float) -> None:
         """Fire ``delay_s`` seconds from now (``delay_s`` >= 0)."""
-        now = self._net.env._now  # SimPy's clock without its property (hot, as in transports)
+        now = self._net.env.now
         deadline = now + delay_s
         self._deadline = deadline
         if self._wake_at is None or self._wake_at > deadline + _EPS_S:
@@ -60,17 +61,17 @@ class ResettableTimer:
 
     def _arm(self, delay_s: float) -> None:
         self._token += 1
-        self._wake_at = self._net.env._now + delay_s
+        self._wake_at = self._net.env.now + delay_s
         self._net.call_at(delay_s, self._wake, self._token)
 
-    def _wake(self, event: Any) -> None:
-        if event._value != self._token:
+    def _wake(self, event: Call) -> None:
+        if event.value != self._token:
             return  # retired by an earlier deadline
         self._wake_at = None
         deadline = self._deadline
         if deadline is None:
             return
-        now = self._net.env._now
+        now = self._net.env.now
         if now + _EPS_S >= deadline:
             self._deadline = None
             self._callback()
@@ -94,7 +95,7 @@ class PeriodicTimer:
         self._net = net
         self._callback = callback
         self._interval_s = interval_s
-        self._next = self._after(net.env._now)
+        self._next = self._after(net.env.now)
         """The first tick not yet scheduled or passed."""
         self._running = False
         self._stopped = False
@@ -113,7 +114,7 @@ class PeriodicTimer:
         """Tick from the next tick time after now on (nothing if running or stopped)."""
         if self._running or self._stopped:
             return
-        now = self._net.env._now
+        now = self._net.env.now
         t = self._next
         while t <= now:
             t = self._after(t)
@@ -126,10 +127,10 @@ class PeriodicTimer:
         self._stopped = True
         self._running = False
 
-    def _tick(self, event: Any) -> None:
+    def _tick(self, event: Call) -> None:
         if not self._running:
             return
-        now = self._net.env._now
+        now = self._net.env.now
         deadline = now + self._interval_s
         self._next = now + (deadline - now)
         self._net.call_at(deadline - now, self._tick, None)

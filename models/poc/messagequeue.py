@@ -280,7 +280,7 @@ class MessageQueue:
 
     def _signal(self) -> None:
         """``signalWorkReady`` as handled by ``runQueue``: debounce, cutoff, max delay."""
-        now = self._net.env._now  # SimPy's clock without its property (hot)
+        now = self._net.env.now  # a plain attribute (sim.kernel.Environment): hot
         scheduled = self._work_scheduled
         if scheduled is None:
             scheduled = self._work_scheduled = now

@@ -39,6 +39,7 @@ import math
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from sim.kernel import Call, call_value
 from sim.transports.base import Transport
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ class FifoTransport(Transport):
         ready_at: float | None = None,
     ) -> None:
         net = self.net
-        now = net.env._now
+        now = net.env.now
         # ready_at: when the sender's host has the message ready (later than now); the uplink
         # books it now, in the order messages are handed over (see accepts_ready_at).
         t0 = now if ready_at is None else ready_at
@@ -96,7 +97,7 @@ class FifoTransport(Transport):
                 end = start + tx
                 src.up_free_at = end
         if on_sent is not None:
-            net.call_at(end - now, _call_value, on_sent)
+            net.call_at(end - now, call_value, on_sent)
         lat = net.latency_of(link) if net.jitter else link.latency_s
         if link.dst.download_Bps == _INF:
             net.call_at(end + lat - now, self._deliver, (link, message, size_bytes, kind, t0))
@@ -107,10 +108,10 @@ class FifoTransport(Transport):
                 (link, message, size_bytes, kind, t0, start + lat, prio),
             )
 
-    def _downlink(self, event: Any) -> None:
-        link, message, size_bytes, kind, t_sent, first_byte, prio = event._value
+    def _downlink(self, event: Call) -> None:
+        link, message, size_bytes, kind, t_sent, first_byte, prio = event.value
         net = self.net
-        now = net.env._now
+        now = net.env.now
         dst = link.dst
         tx = size_bytes / dst.download_Bps
         dst.down_busy_s += tx
@@ -126,10 +127,6 @@ class FifoTransport(Transport):
         else:
             net.call_at(done - now, self._deliver, (link, message, size_bytes, kind, t_sent))
 
-    def _deliver(self, event: Any) -> None:
-        link, message, size_bytes, kind, t_sent = event._value
+    def _deliver(self, event: Call) -> None:
+        link, message, size_bytes, kind, t_sent = event.value
         self.net.deliver(link, message, size_bytes, kind, t_sent)
-
-
-def _call_value(event: Any) -> None:
-    event._value()
