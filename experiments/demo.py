@@ -16,6 +16,8 @@ from models.peer import STRATEGIES
 from models.swarm import Swarm
 from sim import FixedLatency, build_network, full_mesh, gbit
 
+__all__ = ["run_demo", "run_strategy"]
+
 FILE_BYTES = 20 * 2**20
 LEECHES = ("leech1", "leech2", "leech3", "leech4")
 PEER_COLUMNS = [

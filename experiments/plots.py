@@ -9,8 +9,8 @@ the cell. Seaborn draws on the figure's axes (``ax=``).
 Intervals are seaborn's ``errorbar=("ci", 95)`` over replicate-level rows: a percentile bootstrap
 of the mean, seeded (``seed=0``) so a figure is the same every time it is redrawn. The tradeoff
 scatter's crosshairs use ``experiments.stats.mean_ci`` (Student-t). Colours are fixed per
-strategy (master, poc, poc-potential, registry and mixed always get the same colour), so figures
-of different experiments can be compared side by side.
+strategy (master, poc, poc-2020-02, poc-potential, registry and mixed always get the same
+colour), so figures of different experiments can be compared side by side.
 
 Functions pool every row they are given: filter ``runs`` and ``peers`` to one scenario and one
 parameter point first, or use ``write_all``, which splits by scenario and draws sweeps as lines.
@@ -37,7 +37,7 @@ from matplotlib.ticker import EngFormatter
 
 from experiments.stats import mean_ci
 
-STRATEGY_ORDER = ("master", "poc", "poc-potential", "registry", "mixed")
+STRATEGY_ORDER = ("master", "poc", "poc-2020-02", "poc-potential", "registry", "mixed")
 """Display order of the known strategies; any others follow alphabetically."""
 
 SWEEP_METRICS = ("makespan_s", "mean_time_to_fetch_s", "dup_block_rate")
@@ -64,7 +64,14 @@ LABELS = {
 }
 """Axis labels, with units, for the known columns; other columns are labelled by name."""
 
-_FIXED_COLOUR_INDEX = {"master": 0, "poc": 1, "poc-potential": 2, "registry": 3, "mixed": 7}
+_FIXED_COLOUR_INDEX = {
+    "master": 0,
+    "poc": 1,
+    "poc-2020-02": 4,
+    "poc-potential": 2,
+    "registry": 3,
+    "mixed": 7,
+}
 _FIGSIZE = (6.4, 4.4)
 _SEED = 0
 
