@@ -27,11 +27,11 @@ PEER_COLUMNS = [
     "blocks_received",
     "dup_blocks_received",
     "blocks_sent",
-    "msgs_sent_want-block",
-    "msgs_sent_want-have",
+    "msgs_sent_want_block",
+    "msgs_sent_want_have",
     "msgs_sent_cancel",
     "msgs_sent_have",
-    "msgs_sent_dont-have",
+    "msgs_sent_dont_have",
     "msgs_sent_block",
 ]
 

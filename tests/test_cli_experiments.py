@@ -54,11 +54,28 @@ def test_sweep_in_parallel_and_resume(tmp_path):
     pd.testing.assert_frame_equal(first, again)  # nothing re-run: identical, wall_s included
 
 
-def test_reproduce_quick(tmp_path):
+def test_reproduce_quick_says_it_is_reduced_and_compares_nothing_with_the_blog(
+    tmp_path, monkeypatch
+):
+    """--quick is 8 leeches and 60 MiB: none of the blog's full-size numbers is put beside it
+    (it used to print the blog's times and ratios and draw "published" markers)."""
+    import experiments.plots
+
+    drawn = []
+    real = experiments.plots.write_all
+
+    def spy(*args, **kwargs):
+        drawn.append(kwargs.get("reference", args[3] if len(args) > 3 else None))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(experiments.plots, "write_all", spy)
     out = tmp_path / "rq"
     assert main(["reproduce", "--quick", "--out", str(out), "--workers", "1"]) == 0
+    assert drawn == [None]  # no "published" markers
     text = (out / "headline.txt").read_text()
-    assert "poc/master mean time to fetch" in text and "blog 3.16/9.08 = 0.35" in text
+    assert text.startswith("REDUCED RUN (--quick): 8 leeches, a 60 MiB image")
+    assert "poc/master mean time to fetch" in text
+    assert "blog 3.16" not in text and "blog_s" not in text and "9.08" not in text
     runs = pd.read_parquet(out / "runs.parquet")
     assert set(runs["strategy"]) == {"master", "poc", "registry"}
     assert (runs["completed_leeches"] == runs["leeches"]).all()
