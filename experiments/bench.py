@@ -13,6 +13,8 @@ Parts (``bitswap-sim bench [PART ...]``, all by default):
   on the 2020 host preset: wall time, messages and wall time per message, 2020 / ideal.
 * ``scaling``: wall seconds per protocol entry from 8 to 128 leeches on a 100 MiB image.
 * ``sweep``: a 16-run sweep on one worker and on two.
+* ``swarm``: the 1,000-peer preset (``swarm-1000.toml``) under master and poc, next to the
+  8-leech full mesh: wall and CPU seconds, events, entries, peak memory, cost per entry.
 
 Figures are medians over ``--repeats`` runs (3 by default).
 """
@@ -231,6 +233,25 @@ def _print_sweep(res: dict[str, Any]) -> None:
     )
 
 
+def _print_swarm(res: dict[str, Any]) -> None:
+    print(
+        f"{'strategy':<9}{'run':<16}{'wall s':>8}{'cpu s':>8}{'events':>10}{'entries':>11}"
+        f"{'us/entry':>9}{'cpu us/e':>9}{'peak MB':>9}{'makespan':>9}"
+    )
+    for strategy, r in res.items():
+        for name, run in (("swarm-1000", r["swarm"]), ("8-leech mesh", r["mesh"])):
+            print(
+                f"{strategy:<9}{name:<16}{run['wall_s']:>8.2f}{run['cpu_s']:>8.2f}"
+                f"{run['events']:>10,}{run['entries_total']:>11,}"
+                f"{run['wall_s_per_entry'] * 1e6:>9.1f}{run['cpu_s_per_entry'] * 1e6:>9.1f}"
+                f"{run['peak_rss_mb']:>9.0f}{run['makespan_s'] or float('nan'):>9.3f}"
+            )
+        print(
+            f"{strategy}: cost per entry, swarm / mesh: {r['relative_wall_per_entry']:.2f} (wall), "
+            f"{r['relative_cpu_per_entry']:.2f} (cpu)"
+        )
+
+
 def _headline(repeats: int = 3, n_messages: int | None = None, quick: bool = False) -> Any:
     from experiments.bench_runs import bench_headline
 
@@ -261,6 +282,12 @@ def _sweep(repeats: int = 3, n_messages: int | None = None, quick: bool = False)
     return bench_sweep(repeats, quick)
 
 
+def _swarm(repeats: int = 3, n_messages: int | None = None, quick: bool = False) -> Any:
+    from experiments.bench_runs import bench_swarm
+
+    return bench_swarm(repeats, quick)
+
+
 def _substrate(repeats: int = 3, n_messages: int | None = None, quick: bool = False) -> Any:
     return bench_substrate(repeats, n_messages or (20_000 if quick else 200_000))
 
@@ -271,6 +298,7 @@ PARTS: dict[str, tuple[Callable[..., Any], Callable[[dict[str, Any]], None]]] = 
     "hosts": (_hosts, _print_hosts),
     "scaling": (_scaling, _print_scaling),
     "sweep": (_sweep, _print_sweep),
+    "swarm": (_swarm, _print_swarm),
 }
 """Benchmark parts by name: (measure, print)."""
 

@@ -1,4 +1,4 @@
-"""Protocol benchmarks: the headline, a scaling series and a parallel sweep.
+"""Protocol benchmarks: the headline, a scaling series, a parallel sweep and a 1,000-peer swarm.
 
 Each measured run executes in a fresh worker process, so its peak resident memory is its own
 (``ru_maxrss``, which includes the interpreter and the imported libraries, about 150 MB). A
@@ -20,7 +20,14 @@ from typing import Any
 from experiments.build import build_run
 from experiments.scenario import Scenario, parse_scenario, set_path
 
-__all__ = ["bench_headline", "bench_hosts", "bench_scaling", "bench_sweep", "measure"]
+__all__ = [
+    "bench_headline",
+    "bench_hosts",
+    "bench_scaling",
+    "bench_swarm",
+    "bench_sweep",
+    "measure",
+]
 
 ENTRY_KINDS = ("want-block", "want-have", "cancel", "have", "dont-have", "block")
 
@@ -52,8 +59,10 @@ def _preset(
 def _measure(scenario: Scenario, replicate: int) -> dict[str, Any]:
     built = build_run(scenario, replicate)
     t0 = time.perf_counter()
+    c0 = time.process_time()
     built.run(scenario.max_sim_time_s)
     wall = time.perf_counter() - t0
+    cpu = time.process_time() - c0
     entries = {k: 0 for k in ENTRY_KINDS}
     assert built.swarm is not None
     for peer in built.swarm.peers.values():
@@ -78,6 +87,11 @@ def _measure(scenario: Scenario, replicate: int) -> dict[str, Any]:
         "entries_total": total,
         "entries_per_s": total / wall,
         "wall_s_per_entry": wall / total if total else None,
+        "cpu_s": cpu,
+        "cpu_s_per_entry": cpu / total if total else None,
+        "peers": len(built.swarm.peers),
+        "completed": built.swarm.makespan_s is not None,
+        "dialled": built.swarm.dialled,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 
@@ -204,3 +218,56 @@ def bench_sweep(repeats: int = 3, quick: bool = False) -> dict[str, Any]:
     two = statistics.median(timings["2"])
     return {"runs": len(specs), "wall_s_1": one, "wall_s_2": two, "speedup": one / two,
             "wall_s_all": timings}  # fmt: skip
+
+
+SWARM_QUICK = {
+    "groups.seeds.count": 2,
+    "groups.leeches.count": 10,
+    "groups.peers.count": 88,
+    "objects.file.size": "4 MiB",
+}
+"""``bench swarm --quick``: the preset at a tenth of its peers, a 4 MiB file."""
+
+
+def swarm_preset(strategy: str, quick: bool = False) -> Scenario:
+    """``scenarios/swarm-1000.toml`` under ``strategy`` (``quick``: :data:`SWARM_QUICK`)."""
+    text = resources.files("experiments").joinpath("scenarios/swarm-1000.toml").read_text()
+    raw = tomllib.loads(text)
+    raw.pop("sweep", None)
+    set_path(raw, "defaults.strategy", strategy)
+    for key, value in (SWARM_QUICK if quick else {}).items():
+        set_path(raw, key, value)
+    raw["replications"] = 1
+    return parse_scenario(raw, source="swarm-1000.toml (bench)")
+
+
+def measure_scenario(scenario: Scenario, replicate: int = 0) -> dict[str, Any]:
+    """One run of ``scenario`` in a fresh process (as :func:`measure`)."""
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        result = pool.submit(_measure, scenario, replicate).result()
+    result |= {"strategy": scenario.strategy_label}
+    return result
+
+
+def bench_swarm(repeats: int = 3, quick: bool = False) -> dict[str, Any]:
+    """The 1,000-peer preset (``swarm-1000.toml``: random 8-regular graph, 10 seeds, 100
+    leeches, 100 MiB, DHT) under master and poc, next to the 8-leech full mesh on a 100 MiB
+    image (the scaling series' first point, run interleaved with it): medians of ``repeats``
+    runs, and the swarm's cost per protocol entry relative to the full mesh's, in wall and in
+    CPU seconds (CPU time is steadier on a shared machine). ``quick``: :data:`SWARM_QUICK` and
+    a 4 MiB image."""
+    layers = ["1 MiB"] * 4 if quick else ["25 MiB"] * 4
+    out: dict[str, Any] = {}
+    for strategy in ("master", "poc"):
+        mesh, swarm = [], []
+        for _ in range(repeats):  # interleaved: the machine's speed drifts
+            mesh.append(measure(strategy, 8, layers))
+            swarm.append(measure_scenario(swarm_preset(strategy, quick)))
+        m, s = _median_run(mesh), _median_run(swarm)
+        out[strategy] = {
+            "swarm": s,
+            "mesh": m,
+            "relative_wall_per_entry": s["wall_s_per_entry"] / m["wall_s_per_entry"],
+            "relative_cpu_per_entry": s["cpu_s_per_entry"] / m["cpu_s_per_entry"],
+        }
+    return out

@@ -7,34 +7,59 @@ go-bitswap work to each member's peer. Nodes on the ``ideal`` host get neither, 
 without hosts is exactly what it was before the host model. The registry baseline ignores
 hosts.
 
+Topology: a full mesh, meshes by region, or a graph (:func:`graph_topology`: a networkx
+generator or a graph file, peers placed on its nodes, leeches connected to seeds if asked).
+Peers whose routing is ``dht`` dial the providers they find (:meth:`models.swarm.Swarm.dial`,
+latencies of new connections from the scenario's latency model); a group's
+``connection_manager`` gives its members go-ipfs's connection manager (:mod:`sim.connmgr`).
+
 Randomness: everything draws from ``RunRandom(scenario.seed, replicate)``'s named streams
-("latency", "topology", "workload", per-peer protocol streams), so within a replicate every
-strategy and every sweep point sees the same latency draws and the same block placement (common
-random numbers).
+("latency", "topology", "workload", "dial", per-peer protocol streams), so within a replicate
+every strategy and every sweep point sees the same latency draws and the same block placement
+(common random numbers).
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import networkx as nx
 import numpy as np
 
 from experiments.faults import schedule_faults
-from experiments.scenario import GroupSpec, HoldSpec, ObjectSpec, Scenario
+from experiments.scenario import GraphSpec, GroupSpec, HoldSpec, ObjectSpec, Scenario
 from models.baseline.registry import RegistryConfig, RegistryPull, image_blobs
 from models.dag import CidAllocator, Dag, benchmark_blocks, chunked_file, oci_image
 from models.routing import DhtRouting
-from models.swarm import Swarm
+from models.swarm import DialLatency, Swarm
+from sim.connmgr import ConnLimits
 from sim.host import Host, HostSpec
+from sim.latency import LatencyModel
 from sim.network import Network
 from sim.rng import RunRandom
-from sim.topology import build_network, full_mesh, region_meshes
+from sim.topology import (
+    build_network,
+    connect_at_least,
+    full_mesh,
+    generate,
+    place,
+    region_meshes,
+)
 from sim.transports import FifoTransport, GoTestnetTransport, Transport, make_transport
 
-__all__ = ["Built", "build_objects", "build_run", "holdings", "node_hosts"]
+__all__ = [
+    "Built",
+    "build_objects",
+    "build_run",
+    "dial_latency",
+    "graph_topology",
+    "holdings",
+    "node_hosts",
+    "write_topology",
+]
 
 CONTROL_KINDS = ("want-block", "want-have", "cancel", "have", "dont-have")
 REGISTRY_NODE = "registry"
@@ -125,6 +150,8 @@ def build_run(scenario: Scenario, replicate: int = 0, seed: int | None = None) -
                 "download_Bps": a["download_Bps"],
             }
         graph = region_meshes(by_region, inter_region=scenario.network.inter_region, seed=rr)
+    elif scenario.network.graph is not None:
+        graph = graph_topology(scenario.network.graph, scenario.groups, attrs, rr)
     else:
         graph = full_mesh(attrs)
     net = build_network(
@@ -147,7 +174,14 @@ def build_run(scenario: Scenario, replicate: int = 0, seed: int | None = None) -
             options["work"] = spec.host.work
         if spec.routing == "dht":
             options["routing"] = DhtRouting(
-                holders=lambda cid: holder[0].holders(cid), lookup_delay_s=spec.dht_lookup_delay_s
+                holders=lambda cid: holder[0].holders(cid),
+                lookup_delay_s=spec.dht_lookup_delay_s,
+                connect=lambda a, b, then: holder[0].dial(a, b, then),
+            )
+        cm = spec.connection_manager
+        if cm is not None:
+            options["conn_limits"] = ConnLimits(
+                cm.low_water, cm.high_water, cm.grace_period_s, cm.trim_interval_s
             )
         per_peer[m] = options
     swarm = Swarm(
@@ -155,6 +189,7 @@ def build_run(scenario: Scenario, replicate: int = 0, seed: int | None = None) -
         strategies={m: spec_of[g].strategy for m, g in group_of.items()},
         per_peer=per_peer,
         cid_version=scenario.network.cid_version,
+        dial_latency=dial_latency(net, scenario.network.latency, rr),
     )
     holder.append(swarm)
     workload = rr.stream("workload")
@@ -169,6 +204,105 @@ def build_run(scenario: Scenario, replicate: int = 0, seed: int | None = None) -
     if scenario.faults:
         schedule_faults(swarm, scenario.faults, scenario.groups, rr, scenario.source)
     return Built(net, swarm, None, group_of, objects)
+
+
+def graph_topology(
+    spec: GraphSpec,
+    groups: tuple[GroupSpec, ...],
+    attrs: dict[str, dict[str, Any]],
+    rr: RunRandom,
+) -> nx.Graph:
+    """The run's graph for a generator or file topology, on the peers of ``attrs`` (node ->
+    upload, download, region; nodes in group order, the peers' order in the network).
+
+    From the run's ``"topology"`` stream, in this order: the generator's graph on as many
+    nodes as peers, the placement of the peers on the nodes (``random``), the seeds each leech
+    is connected to (``seeds_per_leech``). A file's node attributes (region, upload, download)
+    override the group's; its edge latencies become the connections' (``latency_s``).
+    """
+    stream = rr.stream("topology")
+    members = {g.name: g.members() for g in groups}
+    base = nx.Graph()
+    if spec.generator is not None:
+        n = sum(len(m) for m in members.values())
+        base = generate(spec.generator, n, dict(spec.params), seed=stream)
+    else:
+        for node in spec.nodes:
+            base.add_node(node.name)
+        for x, y, latency in spec.edges:
+            base.add_edge(x, y, **({} if latency is None else {"latency_s": latency}))
+    labels = {node.name: node.group for node in spec.nodes}
+    peer_of = place(list(base.nodes), members, spec.placement, seed=stream, labels=labels)
+    graph = nx.Graph()
+    overrides = {peer_of[node.name]: node for node in spec.nodes}
+    for peer, own in attrs.items():
+        given = overrides.get(peer)
+        if given is not None:
+            own = dict(own)
+            for key, value in (
+                ("region", given.region),
+                ("upload_Bps", given.upload_Bps),
+                ("download_Bps", given.download_Bps),
+            ):
+                if value is not None:
+                    own[key] = value
+        graph.add_node(peer, **own)
+    for u, v, data in base.edges(data=True):
+        graph.add_edge(peer_of[u], peer_of[v], **data)
+    if spec.seeds_per_leech:
+        for g in groups:
+            if g.fetch is None:
+                continue
+            leeches = set(members[g.name])
+            seeds = [
+                m
+                for h in groups
+                if any(hold.object == g.fetch.object for hold in h.seed_objects)
+                for m in members[h.name]
+                if m not in leeches
+            ]
+            connect_at_least(graph, members[g.name], seeds, spec.seeds_per_leech, seed=stream)
+    return graph
+
+
+def write_topology(built: Built, path: str | Path) -> None:
+    """Write a built run's graph as GraphML in the form a scenario's ``topology = { file = ...
+    }`` reads: nodes named by peer with attributes ``group``, ``region``, ``upload`` and
+    ``download`` (``"<bytes> B/s"`` or ``"unlimited"``), edges with ``latency`` (one-way
+    seconds, the a->b direction of each connection). Loaded back with ``placement =
+    "attribute"`` it gives the same peers, groups, regions, rates, connections and latencies
+    (symmetric latencies; a connection whose two directions differ keeps one)."""
+    graph = nx.Graph()
+    for name in built.net.nodes:
+        node = built.net.node(name)
+        attrs = {
+            "group": built.groups[str(name)],
+            "upload": _rate(node.upload_Bps),
+            "download": _rate(node.download_Bps),
+        }
+        if node.region is not None:
+            attrs["region"] = node.region
+        graph.add_node(str(name), **attrs)
+    for a, b, data in built.net.graph.edges(data=True):
+        if not graph.has_edge(a, b):
+            graph.add_edge(str(a), str(b), latency=float(data["latency_s"]))
+    nx.write_graphml(graph, str(path))
+
+
+def _rate(bytes_per_s: float) -> str:
+    return "unlimited" if bytes_per_s == float("inf") else f"{bytes_per_s:.17g} B/s"
+
+
+def dial_latency(net: Network, latency: LatencyModel, rr: RunRandom) -> DialLatency:
+    """The one-way latencies of a connection dialled during the run: drawn from ``latency``
+    (the scenario's model, by the peers' regions) on the run's ``"dial"`` stream."""
+    rng = rr.stream("dial")
+
+    def latencies(a: Hashable, b: Hashable) -> tuple[float, float]:
+        ra, rb = net.node(a).region, net.node(b).region
+        return latency.one_way_s(a, b, ra, rb, rng), latency.one_way_s(b, a, rb, ra, rng)
+
+    return latencies
 
 
 def node_hosts(

@@ -429,7 +429,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="measure simulator speed (prints a table, bench.json)")
     p.add_argument(
-        "parts", nargs="*", help="parts to run (default: all): substrate, headline, scaling, sweep"
+        "parts",
+        nargs="*",
+        help="parts to run (default: all): substrate, headline, hosts, scaling, sweep, swarm",
     )
     p.add_argument("--repeats", type=int, default=3, help="repeats per figure (median)")
     p.add_argument("--quick", action="store_true", help="smaller workloads, for a smoke run")

@@ -114,6 +114,10 @@ class Client(Protocol):
         """``PeerDisconnected``."""
         ...
 
+    def tag_value(self, other: Hashable) -> int:
+        """The sum of the connection manager tags the open sessions put on ``other``."""
+        ...
+
     def receive_message(self, sender: Hashable, msg: Message) -> None:
         """A message from ``sender`` arrived (after the engine saw it)."""
         ...

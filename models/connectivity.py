@@ -13,6 +13,8 @@
   and whose connection is not cut, with ``PeerConnected`` on both sides (a fresh ledger and a
   queue seeded with the broadcast wantlist; no session is told, as in go-bitswap).
 * **cut** / **restore** one connection (a link failure or, pair by pair, a partition).
+* connections **dialled** during the run (:meth:`~models.swarm.Swarm.dial`) close when a peer
+  leaves and are not re-opened when it rejoins; slowdowns apply to them as to the others.
 * **slow** a peer: its upload and download rates times a factor and its connections' one-way
   latency plus an added delay, until **unslowed**.
 
@@ -67,6 +69,19 @@ class Connectivity:
         self.swarm.peer(name)
         return list(self._neighbours[name])
 
+    def can_connect(self, a: Hashable, b: Hashable) -> bool:
+        """Whether a new connection between ``a`` and ``b`` can open now: both online, and not
+        a starting connection that a fault has cut."""
+        return self._reachable(a, b)
+
+    def dialled(self, a: Hashable, b: Hashable, ab_s: float, ba_s: float) -> tuple[float, float]:
+        """A dial is opening a connection between ``a`` and ``b`` with one-way latencies
+        ``ab_s`` and ``ba_s``: remember them as its base latencies; returns them with the
+        peers' current slowdowns added."""
+        self._base_latency[(a, b)] = ab_s
+        self._base_latency[(b, a)] = ba_s
+        return self._latency(a, b), self._latency(b, a)
+
     # ------------------------------------------------------------------ churn
     def leave(self, name: Hashable) -> None:
         """``name`` goes offline now: all its connections close."""
@@ -75,6 +90,8 @@ class Connectivity:
         self._away[name] = self._away.get(name, 0) + 1
         if self._away[name] == 1:
             for other in self._neighbours[name]:
+                self._close(name, other)
+            for other in self.swarm.net.neighbors(name):  # dialled during the run
                 self._close(name, other)
 
     def rejoin(self, name: Hashable) -> None:
@@ -177,7 +194,8 @@ class Connectivity:
             factor *= f
         up, down = self._base_rates[name]
         net.set_bandwidth(name, upload_Bps=up * factor, download_Bps=down * factor)
-        for other in self._neighbours[name]:
-            if net.is_connected(name, other):
-                net.set_latency(name, other, self._latency(name, other))
-                net.set_latency(other, name, self._latency(other, name))
+        for other in net.neighbors(name):
+            if (name, other) not in self._base_latency:
+                continue  # connected from Python with Swarm.connect: not the faults' business
+            net.set_latency(name, other, self._latency(name, other))
+            net.set_latency(other, name, self._latency(other, name))

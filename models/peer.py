@@ -33,6 +33,7 @@ from models.poc.engine import PocEngine
 from models.poc.potential import PotentialClient, PotentialConfig
 from models.routing import NilRouting, Routing
 from models.stats import PeerStats
+from sim.connmgr import ConnLimits, ConnManager
 from sim.network import Network
 
 __all__ = ["STRATEGIES", "Peer", "Strategy"]
@@ -76,6 +77,9 @@ class Peer:
         blockstore_latency_s: seconds per blockstore read (go-bitswap's bstoreLatency).
         work: go-bitswap's own work on the node's host (:mod:`models.hostwork`): charged only
             if the network gave the node a host (:meth:`sim.network.Network.host_of`).
+        conn_limits: run go-ipfs's connection manager (:mod:`sim.connmgr`) with these limits,
+            valuing peers by Bitswap's tags (:meth:`tag_value`); None: connections are never
+            trimmed.
     """
 
     def __init__(
@@ -90,6 +94,7 @@ class Peer:
         blockstore_latency_s: float = 0.0,
         policy: Callable[[Any], Any] | None = None,
         work: HostWork | None = None,
+        conn_limits: ConnLimits | None = None,
     ) -> None:
         if work is not None and not isinstance(work, HostWork):
             raise ValueError(f"work must be a models.hostwork.HostWork, got {work!r}")
@@ -128,6 +133,16 @@ class Peer:
         self.engine = strat.engine_class(self, config)
         self.client = strat.client_class(self, config, policy)
         self.fetches: list[Fetch] = []
+        self.close_connection: Callable[[Hashable], None] = self._close_connection
+        """Close the connection to a peer, telling both sides (the swarm sets it)."""
+        self.connmgr = (
+            None
+            if conn_limits is None
+            else ConnManager(
+                net, name, conn_limits, value=self.tag_value, close=self._trim_connection
+            )
+        )
+        """The node's connection manager, or None."""
         if self.host is None:
             net.on_receive(name, self._on_message)
         else:
@@ -146,6 +161,8 @@ class Peer:
         neither sends anything synchronously, so the order does not matter here.)"""
         self.engine.peer_connected(other)
         self.client.peer_connected(other)
+        if self.connmgr is not None:
+            self.connmgr.connected(other)
 
     def disconnected(self, other: Hashable) -> None:
         """``PeerDisconnected(other)`` (``bitswap.go@v0.1.8`` and ``@v0.2.0``): the want manager
@@ -156,6 +173,24 @@ class Peer:
         latency penalties (master) or DONT_HAVE pruning (poc) push it out."""
         self.client.peer_disconnected(other)
         self.engine.peer_disconnected(other)
+        if self.connmgr is not None:
+            self.connmgr.disconnected(other)
+
+    def tag_value(self, other: Hashable) -> int:
+        """The sum of the tags Bitswap puts on ``other`` for the connection manager: the
+        engine's while it has tasks queued for it, each open session's while it is a session
+        peer (see the engines' and clients' ``tag_value``)."""
+        return int(self.engine.tag_value(other)) + self.client.tag_value(other)
+
+    def _trim_connection(self, other: Hashable) -> None:
+        self.close_connection(other)
+
+    def _close_connection(self, other: Hashable) -> None:
+        """Close the connection to ``other`` with ``PeerDisconnected`` on this side only (a
+        swarm replaces this with one that tells both sides)."""
+        if self.net.is_connected(self.name, other):
+            self.net.disconnect(self.name, other)
+            self.disconnected(other)
 
     def seed(self, dag: Dag, cids: Iterable[int] | None = None) -> None:
         """Put ``dag``'s blocks (or only ``cids`` of it) in the blockstore before the run."""
@@ -178,6 +213,8 @@ class Peer:
     def shutdown(self) -> None:
         """Stop the peer's periodic timers (end of run)."""
         self.client.shutdown()
+        if self.connmgr is not None:
+            self.connmgr.stop()
 
     def supports_have(self, other: Hashable) -> bool:
         """Whether ``other`` speaks ``/ipfs/bitswap/1.2.0`` (HAVE / DONT_HAVE)."""

@@ -4,15 +4,18 @@
   (``routing: "nil"``) and the Testground bitswap-tuning plan ran, and what the go benchmarks'
   seeds amount to (their blocks are never provided to the mock DHT).
 * :class:`DhtRouting`: a DHT abstracted to its outcome: after ``lookup_delay_s`` a query yields
-  the peers that hold the CID at that moment (at most ``max_providers``, in random order).
+  the peers that hold the CID at that moment (at most ``max_providers``, in random order), and,
+  given a way to ``connect``, the requester dials those it is not connected to.
 
 :class:`ProviderQueryManager` is the per-peer front end of go-bitswap's
 ``providerquerymanager/providerquerymanager.go`` (same in v0.1.8 and v0.2.0): at most 10
 providers per query (``maxProviders``), at most 6 queries in progress (``maxInProcessRequests``,
 the rest wait in FIFO order), a 10 s timeout (``defaultTimeout``), concurrent queries for one CID
-share one lookup, and each provider is connected to before it is reported. This model has no
-dialling: a provider the peer is not connected to is not reported (say so in results that use a
-sparse topology with a DHT).
+share one lookup, and each provider is connected to before it is reported
+(``network.ConnectTo``). With a routing that can ``connect`` (:class:`DhtRouting` built by a
+swarm that can dial, :meth:`models.swarm.Swarm.dial`), the first ``max_providers`` providers
+found are each dialled and reported once connected, as go does; without one, only the providers
+the peer is already connected to are reported (the first ``max_providers`` of them).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -32,12 +36,17 @@ __all__ = ["DhtRouting", "NilRouting", "ProviderQueryManager", "Routing"]
 
 OnProvider = Callable[[Hashable], None]
 Holders = Callable[[int], list[Hashable]]
+Connect = Callable[[Hashable, Hashable, Callable[[], None]], None]
+"""``connect(requester, provider, on_connected)``: dial ``provider`` (at once if connected
+already); ``on_connected()`` once the connection is up, never if the dial fails."""
 
 
 class Routing:
     """Answers provider lookups: ``lookup(cid, requester)`` -> (delay_s, providers) or None."""
 
     name = "?"
+    connect: Connect | None = None
+    """How a requester connects to the providers it finds (None: it cannot dial)."""
 
     def lookup(
         self, cid: int, requester: Hashable, rng: np.random.Generator
@@ -65,10 +74,14 @@ class DhtRouting(Routing):
             simulation provides it).
         lookup_delay_s: seconds a lookup takes. [guess] default 1 s: Kademlia lookups in the
             public IPFS DHT of 2020 took seconds; set it from your own measurements.
+        connect: how the requester dials the providers it is not connected to
+            (:data:`Connect`; a swarm's :meth:`~models.swarm.Swarm.dial`); None: such providers
+            are not reported.
     """
 
     holders: Holders
     lookup_delay_s: float = 1.0
+    connect: Connect | None = None
     name = "dht"
 
     def __post_init__(self) -> None:
@@ -160,12 +173,22 @@ class ProviderQueryManager:
     def _finish(self, cid: int, providers: list[Hashable]) -> None:
         self._running -= 1
         listeners = self._listeners.pop(cid, [])
-        reachable = [p for p in providers if self._connected(p)][: self.max_providers]
-        for provider in reachable:
-            for listener in listeners:
-                listener(provider)
+        connect = self._routing.connect
+        if connect is None:
+            reachable = [p for p in providers if self._connected(p)][: self.max_providers]
+            for provider in reachable:
+                for listener in listeners:
+                    listener(provider)
+        else:
+            for provider in providers[: self.max_providers]:
+                connect(self._me, provider, partial(_report, provider, listeners))
         if self._waiting and self._running < self.max_in_process:
             self._start(self._waiting.popleft())
 
     def _connected(self, peer: Hashable) -> bool:
         return bool(self._net.graph.has_edge(self._me, peer))
+
+
+def _report(provider: Hashable, listeners: list[OnProvider]) -> None:
+    for listener in listeners:
+        listener(provider)

@@ -4,12 +4,17 @@ The piece that scenario runners and the demo share: it creates a :class:`~models
 every node, connects them (``PeerConnected`` on both sides of every connection), seeds objects,
 starts fetches, runs the simulation until the last fetch completes (or a time limit) and
 collects one row per peer.
+
+Connections can also open and close during a run: a peer dials another (:meth:`Swarm.dial`,
+what the DHT's provider queries do), a connection manager trims (:mod:`sim.connmgr`), faults
+cut and restore (:mod:`models.connectivity`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping
-from typing import Any
+from functools import partial
+from typing import Any, cast
 
 import pandas as pd
 import simpy
@@ -21,7 +26,17 @@ from models.messages import KINDS
 from models.peer import Peer
 from sim.network import Network
 
-__all__ = ["Swarm", "column_name"]
+__all__ = ["DIAL_ROUND_TRIPS", "DialLatency", "Swarm", "column_name"]
+
+DIAL_ROUND_TRIPS = 5
+"""Round trips a dial takes before the new connection carries Bitswap messages. [estimate]
+libp2p over TCP as go-ipfs of 2020 dialled: the TCP handshake (1), multistream-select of the
+security protocol (1), secio's propose, exchange and nonce check (about 2), multistream-select
+of the stream multiplexer (1). The model opens the connection after that delay; nothing is sent
+or counted for the handshake itself."""
+
+DialLatency = Callable[[Hashable, Hashable], tuple[float, float]]
+"""``dial_latency(a, b)`` -> the one-way latencies (a->b, b->a) of a new connection, seconds."""
 
 
 class Swarm:
@@ -30,7 +45,10 @@ class Swarm:
     Args:
         strategy: default strategy of every peer; ``strategies`` overrides it per node.
         peer_options: keyword arguments for every :class:`Peer` (config, routing, cid_version,
-            blockstore_latency_s, policy); ``per_peer`` overrides them per node.
+            blockstore_latency_s, policy, work, conn_limits); ``per_peer`` overrides them per
+            node.
+        dial_latency: the latencies of a connection a peer dials during the run (see
+            :meth:`dial`); None: peers cannot dial.
     """
 
     def __init__(
@@ -40,9 +58,15 @@ class Swarm:
         strategy: str = "master",
         strategies: dict[Hashable, str] | None = None,
         per_peer: Mapping[Hashable, Mapping[str, Any]] | None = None,
+        dial_latency: DialLatency | None = None,
         **peer_options: Any,
     ) -> None:
         self.net = net
+        self.dial_latency = dial_latency
+        self._dials: dict[frozenset[Hashable], list[Callable[[], None]]] = {}
+        """Dials under way, by pair: what to call once connected."""
+        self.dialled = 0
+        """Connections opened by dials."""
         strategies = strategies or {}
         per_peer = per_peer or {}
         self.peers: dict[Hashable, Peer] = {
@@ -55,8 +79,9 @@ class Swarm:
             for name in net.nodes
         }
         protocols = {name: p.strategy.protocol for name, p in self.peers.items()}
-        for peer in self.peers.values():
+        for name, peer in self.peers.items():
             peer.peer_protocol = protocols.__getitem__
+            peer.close_connection = partial(self.disconnect, name)
         for peer in self.peers.values():
             peer.connect_neighbors()
         self.roles: dict[Hashable, str] = dict.fromkeys(self.peers, "other")
@@ -88,6 +113,49 @@ class Swarm:
         self.net.connect(a, b, latency_s=latency_s, latency_ba_s=latency_ba_s)
         pa.connected(b)
         pb.connected(a)
+
+    def disconnect(self, a: Hashable, b: Hashable) -> None:
+        """Close the connection between ``a`` and ``b`` now, if open: ``PeerDisconnected`` on
+        both sides (what a connection manager's trim does)."""
+        if self.net.is_connected(a, b):
+            self.net.disconnect(a, b)
+            self.peers[a].disconnected(b)
+            self.peers[b].disconnected(a)
+
+    def dial(self, a: Hashable, b: Hashable, on_connected: Callable[[], None]) -> None:
+        """``a`` connects to ``b`` (``ConnectTo``): ``on_connected()`` at once if they are
+        connected, else once a new connection is up, :data:`DIAL_ROUND_TRIPS` round trips of
+        its latency later (:attr:`dial_latency`), with ``PeerConnected`` on both sides. The
+        dial fails (``on_connected`` is never called) if the swarm cannot dial, or if when it
+        completes either peer is offline or their connection is cut (a fault). Concurrent
+        dials of one pair share one connection."""
+        if self.net.is_connected(a, b):
+            on_connected()
+            return
+        if self.dial_latency is None or self.stopped:
+            return
+        pair = frozenset((a, b))
+        waiting = self._dials.get(pair)
+        if waiting is not None:
+            waiting.append(on_connected)
+            return
+        self._dials[pair] = [on_connected]
+        ab, ba = self.dial_latency(a, b)
+        self.net.call_at(DIAL_ROUND_TRIPS * (ab + ba), self._dial_done, (a, b, ab, ba))
+
+    def _dial_done(self, event: Any) -> None:
+        a, b, ab, ba = cast(tuple[Hashable, Hashable, float, float], event.value)
+        waiting = self._dials.pop(frozenset((a, b)))
+        if self.stopped:
+            return
+        if not self.net.is_connected(a, b):
+            if not self.connectivity.can_connect(a, b):
+                return
+            ab, ba = self.connectivity.dialled(a, b, ab, ba)
+            self.connect(a, b, latency_s=ab, latency_ba_s=ba)
+            self.dialled += 1
+        for on_connected in waiting:
+            on_connected()
 
     def holders(self, cid: int) -> list[Hashable]:
         """Peers whose blockstore has ``cid`` now (the oracle behind a DHT model)."""

@@ -31,8 +31,9 @@ API:
   everything here; its clock reads just cost a property call each.
 * :class:`Call`: the event :meth:`Scheduler.call_at` schedules, created triggered (ok), with
   ``value`` a plain attribute instead of a property.
-* :class:`Scheduler`: ``call_at(delay_s, callback, value)``, ``call_soon(callback)`` and
-  ``events_scheduled()`` on one environment; :class:`sim.network.Network` is a scheduler.
+* :class:`Scheduler`: ``call_at(delay_s, callback, value)``, ``call_at_time(t, callback,
+  value)``, ``call_soon(callback)`` and ``events_scheduled()`` on one environment;
+  :class:`sim.network.Network` is a scheduler.
 * :func:`call_value`: the callback that runs a zero-argument function given as the value.
 """
 
@@ -114,6 +115,21 @@ class Scheduler:
         ev.callbacks = [callback]
         ev._value = value
         heappush(env._queue, (env._now + delay_s, NORMAL, next(env._eid), ev))
+        return ev
+
+    def call_at_time(self, t: float, callback: Callback, value: Any) -> Call:
+        """:meth:`call_at` at simulated time ``t`` (>= now) itself, not at ``now + (t - now)``,
+        which floating point may round to a neighbour of ``t``: for a ticker whose ticks must
+        fall on times computed ahead (:class:`sim.timers.PeriodicTimer`). Same key otherwise
+        (``NORMAL``, the next event id)."""
+        env = self.env
+        if not t >= env._now:
+            raise ValueError(f"cannot schedule at t = {t!r}, before now ({env._now!r})")
+        ev = _new(Call)
+        ev.env = env
+        ev.callbacks = [callback]
+        ev._value = value
+        heappush(env._queue, (t, NORMAL, next(env._eid), ev))
         return ev
 
     def call_soon(self, callback: Callable[[], None]) -> None:

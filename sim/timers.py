@@ -1,10 +1,14 @@
-"""A resettable timer on a SimPy environment, without one event per reset.
+"""Timers on a SimPy environment, without one event per reset and without events while idle.
 
 SimPy cannot cancel a scheduled event. Protocol timers (an idle tick reset on every received
 block, a periodic search) would otherwise leave one stale event per reset in the heap. A
 :class:`ResettableTimer` keeps a deadline and at most one live wake-up event: moving the
 deadline later costs nothing (the wake-up re-arms itself when it finds the deadline moved),
 moving it earlier schedules one new wake-up and retires the old one by a token.
+
+A :class:`PeriodicTimer` is a ticker that schedules nothing until it is started: an object
+that has one but never needs it (a message queue towards a peer that is never asked for
+anything) puts no event in the heap, however long the run.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ if TYPE_CHECKING:
     from sim.kernel import Call
     from sim.network import Network
 
-__all__ = ["ResettableTimer"]
+__all__ = ["PeriodicTimer", "ResettableTimer"]
 
 _EPS_S = 1e-9
 """Wake-ups within this many seconds of the deadline fire (float round-off of now + delay)."""
@@ -73,3 +77,61 @@ class ResettableTimer:
             self._callback()
         else:
             self._arm(deadline - now)
+
+
+class PeriodicTimer:
+    """Calls ``callback()`` every ``interval_s`` seconds once :meth:`start`-ed, until stopped.
+
+    Its ticks fall where those of a :class:`ResettableTimer` reset to ``interval_s`` when this
+    timer was created, and again from each wake-up, would fall (the same floating-point
+    sums), however late :meth:`start` is called: it only skips the ticks before the start. It
+    is re-armed before ``callback`` runs, as a Go ticker loop that resets its timer first.
+    :meth:`stop` is for good (a stopped timer does not start again).
+    """
+
+    __slots__ = ("_callback", "_interval_s", "_net", "_next", "_running", "_stopped")
+
+    def __init__(self, net: Network, interval_s: float, callback: Callable[[], None]) -> None:
+        self._net = net
+        self._callback = callback
+        self._interval_s = interval_s
+        self._next = self._after(net.env.now)
+        """The first tick not yet scheduled or passed."""
+        self._running = False
+        self._stopped = False
+
+    def _after(self, t: float) -> float:
+        """The tick after one at ``t``: ``ResettableTimer.reset(interval_s)``'s wake-up time
+        from ``t`` (``t + (deadline - t)``, which floating point may round off ``deadline``)."""
+        deadline = t + self._interval_s
+        return t + (deadline - t)
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    def start(self) -> None:
+        """Tick from the next tick time after now on (nothing if running or stopped)."""
+        if self._running or self._stopped:
+            return
+        now = self._net.env.now
+        t = self._next
+        while t <= now:
+            t = self._after(t)
+        self._running = True
+        self._next = t
+        self._net.call_at_time(t, self._tick, None)
+
+    def stop(self) -> None:
+        """No more ticks."""
+        self._stopped = True
+        self._running = False
+
+    def _tick(self, event: Call) -> None:
+        if not self._running:
+            return
+        now = self._net.env.now
+        deadline = now + self._interval_s
+        self._next = now + (deadline - now)
+        self._net.call_at(deadline - now, self._tick, None)
+        self._callback()

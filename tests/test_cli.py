@@ -32,7 +32,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path):
     assert res.returncode == 2
     assert res.stderr.strip().splitlines() == [
         "bitswap-sim bench: error: unknown benchmark part 'nope'; "
-        "allowed: substrate, headline, hosts, scaling, sweep"
+        "allowed: substrate, headline, hosts, scaling, sweep, swarm"
     ]
     assert "Traceback" not in res.stderr
     assert not (tmp_path / "b").exists()
@@ -95,6 +95,17 @@ def test_leeches_help_states_the_default_series():
     (action,) = [a for a in bench._actions if a.dest == "leeches"]
     for sizes in SCALING_LEECHES.values():
         assert f"default: {','.join(map(str, sizes))}" in action.help
+
+
+def test_bench_swarm_quick_reports_both_runs(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert main(["bench", "swarm", "--quick", "--repeats", "1", "--out", str(out)]) == 0
+    report = json.loads(out.read_text())["swarm"]
+    for strategy in ("master", "poc"):
+        r = report[strategy]
+        assert r["swarm"]["peers"] == 100 and r["swarm"]["completed"]
+        assert r["mesh"]["entries_total"] > 0 and r["relative_cpu_per_entry"] > 0
+    assert "cost per entry, swarm / mesh" in capsys.readouterr().out
 
 
 def test_bench_hosts_compares_the_2020_preset_with_ideal(monkeypatch):

@@ -14,6 +14,7 @@ import random
 from collections.abc import Callable, Generator
 from typing import Any
 
+import pytest
 import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -226,3 +227,24 @@ def test_now_and_value_are_plain_attributes() -> None:
     (``_now``, ``_value``), read without a property call."""
     assert vars(Environment)["now"] is vars(Environment)["_now"]
     assert vars(Call)["value"] is vars(Call)["_value"]
+
+
+def test_call_at_time_runs_at_that_time_in_scheduling_order() -> None:
+    """call_at_time(t) runs at t itself (where now + (t - now) may round off t), keyed as a
+    timeout scheduled at the same moment would be; a time before now is refused."""
+    env = Environment()
+    sched = Scheduler(env)
+    log: list[tuple[str, float]] = []
+    t = 0.1 + 0.2  # 0.30000000000000004
+    env.timeout(0.3).callbacks.append(lambda e: log.append(("timeout 0.3", env.now)))
+
+    def at_t(now: float) -> None:
+        sched.call_at_time(t, lambda e: log.append(("at t", env.now)), None)
+        sched.call_at(t - now, lambda e: log.append(("call_at t - now", env.now)), None)
+
+    sched.call_at(0.1, lambda e: at_t(env.now), None)
+    env.run()
+    assert log[0] == ("timeout 0.3", 0.3)
+    assert log[1] == ("at t", t) and log[2][0] == "call_at t - now"
+    with pytest.raises(ValueError, match="before now"):
+        sched.call_at_time(env.now - 1.0, _ignore, None)

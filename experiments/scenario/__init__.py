@@ -5,10 +5,11 @@ One job per module:
 * :mod:`~experiments.scenario.specs`: what a scenario is (:class:`Scenario`, its groups,
   objects, network, registry and faults) and the values each field may take;
 * :mod:`~experiments.scenario.table`: :class:`Table`, typed reading of one TOML table;
-* :mod:`~experiments.scenario.load`, :mod:`~experiments.scenario.load_faults` and
-  :mod:`~experiments.scenario.load_hosts`: a file or a dict to a validated :class:`Scenario`
-  (:func:`load_scenario`, :func:`parse_scenario`; hosts: :func:`parse_hosts`, presets from
-  :mod:`experiments.hosts`);
+* :mod:`~experiments.scenario.load`, :mod:`~experiments.scenario.load_faults`,
+  :mod:`~experiments.scenario.load_hosts` and :mod:`~experiments.scenario.load_topology`: a file
+  or a dict to a validated :class:`Scenario` (:func:`load_scenario`, :func:`parse_scenario`;
+  hosts: :func:`parse_hosts`, presets from :mod:`experiments.hosts`; graph topologies and
+  connection managers: :class:`GraphSpec`, :class:`ConnManagerSpec`);
 * :mod:`~experiments.scenario.sweep`: a ``[sweep]`` expanded into its grid (:func:`grid`,
   :func:`set_path`);
 * :mod:`~experiments.scenario.write`: the resolved scenario written back as TOML
@@ -24,9 +25,12 @@ from experiments.scenario.load import load_scenario, parse_scenario
 from experiments.scenario.load_faults import parse_faults
 from experiments.scenario.load_hosts import host_dict, parse_hosts
 from experiments.scenario.specs import (
+    ConnManagerSpec,
     Duration,
     FaultSpec,
     FetchSpec,
+    GraphNode,
+    GraphSpec,
     GroupSpec,
     HoldSpec,
     NetworkSpec,
@@ -41,9 +45,12 @@ from experiments.scenario.write import fault_dict, resolved_dict, write_resolved
 from sim.units import parse_size
 
 __all__ = [
+    "ConnManagerSpec",
     "Duration",
     "FaultSpec",
     "FetchSpec",
+    "GraphNode",
+    "GraphSpec",
     "GroupSpec",
     "HoldSpec",
     "NetworkSpec",

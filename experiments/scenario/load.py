@@ -20,12 +20,16 @@ from experiments.hosts import PRESETS, HostPreset
 from experiments.scenario.errors import ScenarioError
 from experiments.scenario.load_faults import parse_faults
 from experiments.scenario.load_hosts import parse_hosts
+from experiments.scenario.load_topology import (
+    check_topology,
+    parse_connection_manager,
+    parse_topology,
+)
 from experiments.scenario.specs import (
     HOLD_DISTRIBUTIONS,
     OBJECT_TYPES,
     ROUTINGS,
     RUN_STRATEGIES,
-    TOPOLOGIES,
     FetchSpec,
     GroupSpec,
     HoldSpec,
@@ -57,6 +61,7 @@ GROUP_KEYS = (
     "seed_objects",
     "fetch",
     "host",
+    "connection_manager",
 )
 """The keys of a ``[[groups]]`` table, which ``[defaults]`` may set for every group."""
 
@@ -116,6 +121,7 @@ def parse_scenario(data: Mapping[str, Any], *, source: str = "<scenario>") -> Sc
             )
     if isinstance(network.latency, EdgeLatency):
         _check_edge_latency(network, groups, source)
+    check_topology(network, groups, source)
     return Scenario(
         name=name,
         seed=seed,
@@ -205,7 +211,7 @@ def _network(data: Any, source: str) -> NetworkSpec:
         latency = latency_model(latency_spec, field="network.latency")
     except ValueError as exc:
         raise ScenarioError(f"{source}: {exc}") from None
-    topology = t.string("topology", "full-mesh", TOPOLOGIES)
+    topology, graph = parse_topology(t, source)
     inter_region = t.get("inter_region", "full")
     if not (
         inter_region in ("full", "none")
@@ -246,6 +252,7 @@ def _network(data: Any, source: str) -> NetworkSpec:
         priority_lane=priority_lane,
         rate_Bps=rate_Bps,
         rate_sigma_Bps=rate_sigma_Bps,
+        graph=graph,
     )
 
 
@@ -351,6 +358,7 @@ def _groups(
         fetch = _fetch(t, names, source)
         host_name = t.string("host", "ideal", (*PRESETS, *hosts))
         host = hosts[host_name] if host_name in hosts else PRESETS[host_name]
+        connection_manager = parse_connection_manager(t)
         if fetch is not None and fetch.pattern == "dag-walk":
             target = next(o for o in objects if o.name == fetch.object)
             if target.type == "blocks" and target.count > 1:
@@ -390,6 +398,7 @@ def _groups(
                 seed_objects=holds,
                 fetch=fetch,
                 host=host,
+                connection_manager=connection_manager,
             )
         )
     return tuple(out)

@@ -33,9 +33,12 @@ __all__ = [
     "ROUTINGS",
     "RUN_STRATEGIES",
     "TOPOLOGIES",
+    "ConnManagerSpec",
     "Duration",
     "FaultSpec",
     "FetchSpec",
+    "GraphNode",
+    "GraphSpec",
     "GroupSpec",
     "HoldSpec",
     "NetworkSpec",
@@ -50,7 +53,8 @@ RUN_STRATEGIES = (*STRATEGIES, "registry")
 OBJECT_TYPES = ("file", "oci-image", "blocks")
 """What an object's ``type`` may be."""
 TOPOLOGIES = ("full-mesh", "region-mesh")
-"""What ``network.topology`` may be."""
+"""What ``network.topology`` may be as a string; a table (a generator or a file) is a
+:class:`GraphSpec`, and ``NetworkSpec.topology`` is then ``"graph"``."""
 ROUTINGS = ("nil", "dht")
 """What a group's ``routing`` may be."""
 HOLD_DISTRIBUTIONS = ("all", "one-random-member")
@@ -128,9 +132,62 @@ class GroupSpec:
     host: HostPreset = PRESETS["ideal"]
     """The machine its members run on: a preset of :mod:`experiments.hosts` or a host the
     scenario defines (``host.name`` is what the file names)."""
+    connection_manager: ConnManagerSpec | None = None
+    """go-ipfs's connection manager on each member (None: connections are never trimmed)."""
 
     def members(self) -> list[str]:
         return [f"{self.name}-{i}" for i in range(self.count)]
+
+
+@dataclass(frozen=True)
+class ConnManagerSpec:
+    """go-libp2p-connmgr's basic connection manager (``connmgr.go@v0.2.1``), as go-ipfs
+    configures it (``Swarm.ConnMgr``): above ``high_water`` connections, a trim closes the
+    least valuable ones (Bitswap's tags) down to ``low_water``, sparing those younger than
+    ``grace_period_s``; trims are checked every ``trim_interval_s`` (a minute in v0.2.1)."""
+
+    low_water: int
+    high_water: int
+    grace_period_s: float = 20.0
+    trim_interval_s: float = 60.0
+
+
+@dataclass(frozen=True)
+class GraphNode:
+    """A node of a graph read from a file, with the attributes the file gives it."""
+
+    name: str
+    group: str | None = None
+    region: str | None = None
+    upload_Bps: float | None = None
+    download_Bps: float | None = None
+
+
+@dataclass(frozen=True)
+class GraphSpec:
+    """A topology other than the meshes: a networkx generator by name, or a graph file.
+
+    Peers are placed on the nodes (``placement``: ``in-order``, ``random`` from the run's
+    topology stream, or ``attribute``: by the node attribute ``group_attribute``), then, if
+    ``seeds_per_leech`` > 0, every leech is connected to at least that many peers seeding the
+    object it fetches.
+    """
+
+    generator: str | None = None
+    params: tuple[tuple[str, int | float], ...] = ()
+    """The generator's parameters (the node count is the number of peers)."""
+    file: str | None = None
+    """The graph file (its absolute path; the scenario gives it relative to itself)."""
+    format: str | None = None
+    """``graphml``, ``gml`` or ``edgelist`` (``file`` only)."""
+    nodes: tuple[GraphNode, ...] = ()
+    """``file``: its nodes in file order, with their attributes."""
+    edges: tuple[tuple[str, str, float | None], ...] = ()
+    """``file``: its connections, each with its one-way latency in seconds (or None: the
+    latency model's)."""
+    placement: str = "random"
+    group_attribute: str = "group"
+    seeds_per_leech: int = 0
 
 
 @dataclass(frozen=True)
@@ -149,6 +206,8 @@ class NetworkSpec:
     rate_Bps: float | None = None
     rate_sigma_Bps: float = 0.0
     """go-testnet: per-pair token-bucket rate (None: min of the two peers' bandwidths)."""
+    graph: GraphSpec | None = None
+    """The generated or file graph when ``topology`` is ``"graph"``."""
 
 
 @dataclass(frozen=True)

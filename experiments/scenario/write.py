@@ -11,6 +11,7 @@ from typing import Any
 import tomli_w
 
 from experiments.scenario.load_hosts import host_dict
+from experiments.scenario.load_topology import connmgr_dict, graph_dict
 from experiments.scenario.specs import Duration, FaultSpec, Scenario
 
 __all__ = ["fault_dict", "resolved_dict", "write_resolved"]
@@ -33,6 +34,8 @@ def resolved_dict(scenario: Scenario) -> dict[str, Any]:
         "jitter": net.jitter,
         "priority_lane": net.priority_lane,
     }
+    if net.graph is not None:
+        network["topology"] = graph_dict(net.graph)
     if net.rate_Bps is not None:
         network["rate"] = _bw(net.rate_Bps)
         network["rate_sigma"] = _bw(net.rate_sigma_Bps) if net.rate_sigma_Bps else 0
@@ -76,6 +79,8 @@ def resolved_dict(scenario: Scenario) -> dict[str, Any]:
         }
         if g.region is not None:
             d["region"] = g.region
+        if g.connection_manager is not None:
+            d["connection_manager"] = connmgr_dict(g.connection_manager)
         if g.fetch is not None:
             d["fetch"] = {
                 "object": g.fetch.object,

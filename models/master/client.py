@@ -24,7 +24,12 @@ if TYPE_CHECKING:
     from models.client import ClientHost
     from models.messages import Message
 
-__all__ = ["MasterClient"]
+__all__ = ["OPTIMIZED_TAG_VALUE", "UNOPTIMIZED_TAG_VALUE", "MasterClient"]
+
+OPTIMIZED_TAG_VALUE = 10
+"""``optimizedTagValue``: a session's tag on a peer it has a latency for."""
+UNOPTIMIZED_TAG_VALUE = 5
+"""``unoptimizedTagValue``: a session's tag on its other peers."""
 
 OnBlock = Callable[[int], None]
 
@@ -58,6 +63,18 @@ class MasterClient:
 
     def peer_disconnected(self, other: Hashable) -> None:
         self.wantmanager.disconnected(other)
+
+    def tag_value(self, other: Hashable) -> int:
+        """The connection manager tags the open sessions put on ``other``: 10 in a session
+        that has a latency sample from it, 5 in one that has not (``optimizedTagValue``,
+        ``unoptimizedTagValue``, ``sessionpeermanager/sessionpeermanager.go@v0.1.8``; untagged
+        when the session shuts down)."""
+        total = 0
+        for session in self.sessions.values():
+            data = session.peers.active.get(other)
+            if data is not None:
+                total += OPTIMIZED_TAG_VALUE if data.has_latency else UNOPTIMIZED_TAG_VALUE
+        return total
 
     # ------------------------------------------------------------------ sessions
     def new_session(self) -> MasterSession:

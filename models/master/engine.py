@@ -47,7 +47,10 @@ from models.master.ledger import Ledger
 from models.master.peertaskqueue import PeerTaskQueue, Task, TaskBlock
 from models.messages import Message
 
-__all__ = ["EngineHost", "MasterEngine"]
+__all__ = ["ENGINE_TAG_VALUE", "EngineHost", "MasterEngine"]
+
+ENGINE_TAG_VALUE = 5
+"""``tagWeight``: the engine's tag on a peer it has tasks for (``decision/engine.go@v0.1.8``)."""
 
 
 class MasterEngine(EngineWorkers[PeerTaskQueue, TaskBlock]):
@@ -72,6 +75,12 @@ class MasterEngine(EngineWorkers[PeerTaskQueue, TaskBlock]):
     def peer_disconnected(self, p: Hashable) -> None:
         """``PeerDisconnected``: drop the ledger on the last connection (queued tasks stay)."""
         self.ledgers.disconnected(p)
+
+    def tag_value(self, p: Hashable) -> int:
+        """The connection manager tag the engine puts on ``p``: ``tagWeight`` (5) while the
+        peer task queue holds a tracker for it (``onPeerAdded`` / ``onPeerRemoved``,
+        ``decision/engine.go@v0.1.8``)."""
+        return ENGINE_TAG_VALUE if p in self.queue.trackers else 0
 
     # ------------------------------------------------------------------ requests
     def message_received(self, src: Hashable, msg: Message) -> None:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Protocol
 from models.master.config import MasterConfig
 from models.master.wantlist import SessionTrackedWantlist
 from models.messages import MAX_PRIORITY, Message
-from sim.timers import ResettableTimer
+from sim.timers import PeriodicTimer
 
 if TYPE_CHECKING:
     from sim.network import Network
@@ -50,7 +50,6 @@ class MessageQueue:
         "_flush_pending",
         "_holders",
         "_host",
-        "_interval_s",
         "_next",
         "order",
         "peer",
@@ -77,9 +76,10 @@ class MessageQueue:
         self._next: Message | None = None
         self._flush_pending = False
         self.refcount = 0
-        self._interval_s = cfg.rebroadcast_interval_s
-        self.rebroadcast = ResettableTimer(host.net, self._rebroadcast)
-        self.rebroadcast.reset(self._interval_s)
+        self.rebroadcast = PeriodicTimer(host.net, cfg.rebroadcast_interval_s, self._rebroadcast)
+        """The 30 s wantlist resend, started by the first want (go arms it when the queue
+        starts; until then it would only find an empty wantlist, so a queue towards a peer that
+        is never asked for anything costs no event)."""
 
     def add_message(self, entries: list[WantEntry], session: Hashable) -> None:
         """Merge entries into the pending message, filtered by this peer's wantlist."""
@@ -102,6 +102,7 @@ class MessageQueue:
                 msg.add_entry_master(cid, priority)
                 work = True
         if work:
+            self.rebroadcast.start()
             self._signal()
 
     def add_wantlist(self, initial: SessionTrackedWantlist | None = None) -> None:
@@ -111,6 +112,7 @@ class MessageQueue:
                 self._holders.setdefault(cid, set()).add(self)
         if len(self.wl) == 0:
             return
+        self.rebroadcast.start()
         if self._next is None:
             self._next = Message()
         for cid, priority in self.wl.entries():
@@ -118,7 +120,6 @@ class MessageQueue:
         self._signal()
 
     def _rebroadcast(self) -> None:
-        self.rebroadcast.reset(self._interval_s)
         self.add_wantlist()
 
     def _signal(self) -> None:

@@ -32,7 +32,10 @@ if TYPE_CHECKING:
     from models.client import ClientHost
     from models.messages import Message
 
-__all__ = ["PocClient"]
+__all__ = ["SESSION_TAG_VALUE", "PocClient"]
+
+SESSION_TAG_VALUE = 5
+"""``sessionPeerTagValue``: a session's tag on each of its peers."""
 
 OnBlock = Callable[[int], None]
 _Stored = tuple[Hashable, dict[int, int], list[int], list[int], list[tuple[int, int]]]
@@ -98,6 +101,13 @@ class PocClient:
 
     def peer_disconnected(self, other: Hashable) -> None:
         self.pm.disconnected(other)
+
+    def tag_value(self, other: Hashable) -> int:
+        """The connection manager tags the open sessions put on ``other``: 5 in each session
+        that has it as a peer (``sessionPeerTagValue``,
+        ``internal/sessionpeermanager/sessionpeermanager.go@v0.2.0``: tagged by ``AddPeer``,
+        untagged by ``RemovePeer`` and at shutdown)."""
+        return sum(SESSION_TAG_VALUE for s in self.sessions.values() if other in s.sws.peers)
 
     # ------------------------------------------------------------------ sessions
     def new_session(self) -> PocSession:

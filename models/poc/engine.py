@@ -87,6 +87,7 @@ from models.poc.ledger import Ledger
 from models.poc.peertaskqueue import PeerTaskQueue, Task
 
 __all__ = [
+    "QUEUED_TAG_VALUE",
     "BitswapTask",
     "BitswapTaskMerger",
     "EngineHost",
@@ -96,6 +97,10 @@ __all__ = [
     "have_block_task",
     "new_block_task",
 ]
+
+QUEUED_TAG_VALUE = 10
+"""``queuedTagWeight``: the engine's tag on a peer it has work queued for
+(``internal/decision/engine.go@v0.2.0``)."""
 
 
 class EngineHost(engine_workers.EngineHost, Protocol):
@@ -276,6 +281,13 @@ class PocEngine(EngineWorkers[PeerTaskQueue, _Popped]):
     def peer_disconnected(self, p: Hashable) -> None:
         """``PeerDisconnected``: drop the ledger on the last connection (queued tasks stay)."""
         self.ledgers.disconnected(p)
+
+    def tag_value(self, p: Hashable) -> int:
+        """The connection manager tag the engine puts on ``p``: ``queuedTagWeight`` (10) while
+        the peer task queue holds a tracker for it (``onPeerAdded`` / ``onPeerRemoved``,
+        ``internal/decision/engine.go@v0.2.0``). The engine's ``useful`` tag, a score its
+        ticker updates from the ledgers, is left out."""
+        return QUEUED_TAG_VALUE if p in self.queue.trackers else 0
 
     # ------------------------------------------------------------------ requests
     def _send_as_block(self, want_type: WantType, size: int) -> bool:

@@ -43,7 +43,7 @@ from models.messages import (
 )
 from models.poc.config import PocConfig
 from models.poc.packedwant import WantTable, unpack_want
-from sim.timers import ResettableTimer
+from sim.timers import PeriodicTimer, ResettableTimer
 
 if TYPE_CHECKING:
     from sim.network import Network
@@ -218,8 +218,9 @@ class MessageQueue:
         )
         """Whether this queue times its want-blocks (``messagequeue.go@v0.2.0`` for every peer;
         ``@f4c9702`` only if the peer does not support HAVE)."""
-        self._rebroadcast = ResettableTimer(net, self._rebroadcast_fired)
-        self._rebroadcast.reset(cfg.rebroadcast_interval_s)
+        self._rebroadcast = PeriodicTimer(net, cfg.rebroadcast_interval_s, self._rebroadcast_fired)
+        """The 30 s resend, started by the first want added (until then go's would only find
+        nothing to send, so a queue towards a peer never asked for anything costs no event)."""
         self.messages_sent = 0
         # Most bytes one entry can count against max_message_size_bytes (a negative priority
         # takes 10 B): below limit / this many entries, _extract need not size them.
@@ -238,6 +239,7 @@ class MessageQueue:
             cancels.pop(cid, None)
         if priority != self.priority:  # something was added
             self.priority = priority
+            self._rebroadcast.start()
             self._signal()
 
     def add_wants(self, want_blocks: Iterable[int], want_haves: Iterable[int]) -> None:
@@ -254,6 +256,7 @@ class MessageQueue:
             cancels.pop(cid, None)
         if priority != self.priority:  # something was added
             self.priority = priority
+            self._rebroadcast.start()
             self._signal()
 
     def add_cancels(self, cids: list[int]) -> None:
@@ -307,7 +310,6 @@ class MessageQueue:
         self._send_if_ready()
 
     def _rebroadcast_fired(self) -> None:
-        self._rebroadcast.reset(self._cfg.rebroadcast_interval_s)
         if self.bcst.all or self.peer_wants.all:
             self.bcst.absorb_all_into_pending()
             self.peer_wants.absorb_all_into_pending()
