@@ -44,6 +44,9 @@ SCRIPT = Path(sys.executable).with_name("bitswap-sim")
 FORK_SERVER = """
 import json, os, sys, traceback
 from experiments.cli import main
+# the command line imports the simulator, pandas and the figures lazily (a fast --help); the
+# children fork with them already imported, so each job costs a fork, not an import
+import experiments.build, experiments.report, experiments.runner, experiments.scenario
 results = []
 for argv, out, err in json.load(sys.stdin):
     sys.stdout.flush(); sys.stderr.flush()
