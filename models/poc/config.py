@@ -6,9 +6,22 @@ of them with ``dataclasses.replace``. Times in seconds, sizes in bytes.
 
 from __future__ import annotations
 
+import math
+import sys
 from dataclasses import dataclass, fields
 
+from sim.units import MAX_DURATION_S, MIN_PERIOD_S
+
 __all__ = ["DONT_HAVE_LATENCY_SOURCES", "PEER_CHOICES", "PocConfig"]
+
+_PERIODS = (
+    "prov_search_delay_s",
+    "base_tick_delay_s",
+    "periodic_search_delay_s",
+    "rebroadcast_interval_s",
+    "thaw_interval_s",
+)
+"""Timers that re-arm themselves: at least :data:`~sim.units.MIN_PERIOD_S`."""
 
 PEER_CHOICES = ("first-responder", "lowest-latency", "random")
 """How the want sender picks among equally good peers: ``first-responder`` (go-bitswap:
@@ -117,8 +130,19 @@ class PocConfig:
                 raise ValueError(f"poc.{f.name} must be a number, got {value!r}")
             if f.type == "int" and not isinstance(value, int):
                 raise ValueError(f"poc.{f.name} must be a whole number, got {value!r}")
+            if math.isinf(value):
+                raise ValueError(f"poc.{f.name} must be finite, got {value!r}")
+            if value != 0 and abs(value) < sys.float_info.min:
+                raise ValueError(f"poc.{f.name} must not be a denormal float, got {value!r}")
             if value < 0 or (value == 0 and f.name != "want_have_fanout"):
                 raise ValueError(f"poc.{f.name} must be > 0, got {value!r}")
+            if f.name.endswith("_s") and value > MAX_DURATION_S:
+                raise ValueError(f"poc.{f.name} must be <= {MAX_DURATION_S:g} s, got {value!r}")
+            if f.name in _PERIODS and value < MIN_PERIOD_S:
+                raise ValueError(
+                    f"poc.{f.name} must be >= {MIN_PERIOD_S} s (a timer that re-arms itself), "
+                    f"got {value!r}"
+                )
         if self.peer_choice not in PEER_CHOICES:
             raise ValueError(
                 f"poc.peer_choice must be one of {', '.join(PEER_CHOICES)}, "
