@@ -34,7 +34,7 @@ from experiments.collect import (
     records,
     transfer_frame,
 )
-from experiments.scenario import Scenario, grid
+from experiments.scenario import Scenario, grid, run_arguments
 
 __all__ = [
     "RunResult",
@@ -99,8 +99,7 @@ def plan(
     scenario: Scenario, *, replications: int | None = None, seed: int | None = None
 ) -> list[RunSpec]:
     """Every run of ``scenario``: its sweep grid times its replications, in a fixed order."""
-    reps = scenario.replications if replications is None else replications
-    root = scenario.seed if seed is None else seed
+    reps, root = run_arguments(scenario, replications, seed)  # checked as a file's are
     specs = []
     for index, (point, point_scenario) in enumerate(grid(scenario)):
         for r in range(reps):
