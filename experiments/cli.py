@@ -1,8 +1,9 @@
 """The ``bitswap-sim`` command.
 
-    bitswap-sim run FILE --out DIR [--replications N] [--seed S] [--check]
+    bitswap-sim run FILE --out DIR [--replications N] [--seed S] [--check] [--allow-large]
     bitswap-sim sweep FILE --out DIR [--workers N | --dask ADDRESS] [--resume] [--check]
-    bitswap-sim validate FILE
+                      [--allow-large]
+    bitswap-sim validate FILE [--allow-large]
     bitswap-sim reproduce [--out DIR] [--quick]
     bitswap-sim plot DIR
     bitswap-sim bench [PART ...] [--repeats N] [--quick] [--leeches N,N,...] [--out FILE]
@@ -10,7 +11,10 @@
 
 Exit status: 0 on success, 2 on bad input (one line on stderr naming the file, the field and
 what is allowed; no traceback), 1 if ``--check`` found invariant violations (one line each on
-stderr; see ``docs/scenarios.md``, "Checking a scenario").
+stderr; see ``docs/scenarios.md``, "Checking a scenario"). Every subcommand keeps that
+contract for bad arguments too (a missing or unknown option, a value of the wrong type or out
+of range). ``--allow-large`` lifts the limits on what a scenario may ask for (``docs/
+scenarios.md``, "Limits").
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
@@ -28,13 +32,40 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from experiments.runner import RunSpec, Tables
-    from experiments.scenario import Scenario
+    from experiments.scenario import Limits, Scenario
 
 __all__ = ["main"]
 
 
 class UsageError(ValueError):
     """Bad input from the command line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (``prog: error: message``, exit status 2),
+    like every other bad input, instead of argparse's usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+MAX_WORKERS = 256
+"""Most worker processes ``--workers`` may ask for."""
+MAX_REPEATS = 1000
+"""Most repeats ``bench --repeats`` may ask for."""
+
+
+def _workers(value: int | None, option: str = "--workers") -> int | None:
+    if value is not None and not 1 <= value <= MAX_WORKERS:
+        raise UsageError(f"{option} must be a whole number from 1 to {MAX_WORKERS}, got {value}")
+    return value
+
+
+def _limits(args: argparse.Namespace) -> Limits | None:
+    """The scenario limits, or None with ``--allow-large``."""
+    from experiments.scenario import DEFAULT_LIMITS
+
+    return None if getattr(args, "allow_large", False) else DEFAULT_LIMITS
 
 
 # --------------------------------------------------------------------------------- helpers
@@ -91,34 +122,45 @@ def _finish_outputs(
 
 # --------------------------------------------------------------------------------- commands
 def _cmd_validate(args: argparse.Namespace) -> None:
-    from experiments.runner import plan
-    from experiments.scenario import load_scenario
+    from experiments.scenario import estimate, grid, load_scenario
 
-    scenario = load_scenario(args.file)
-    specs = plan(scenario)
+    scenario = load_scenario(args.file, limits=_limits(args))
+    points = grid(scenario)  # lazy: every point is built, validated and costed, then dropped
+    runs = 0
+    events = memory = 0.0
+    for _, point in points:
+        cost = estimate(point)
+        runs += point.replications
+        events += cost.events * point.replications
+        memory = max(memory, cost.memory_bytes)
     peers = sum(g.count for g in scenario.groups)
+    reps = scenario.replications
+    how = f"{len(points)} points x {reps} replications"
+    if "replications" in scenario.sweep:
+        how = f"{len(points)} points, replications swept"
     print(
         f"ok: {scenario.name}: {len(scenario.groups)} groups, {peers} peers, "
-        f"{len(scenario.objects)} objects, {len(specs)} runs "
-        f"({len(specs) // scenario.replications} points x {scenario.replications} replications)"
+        f"{len(scenario.objects)} objects, {runs} runs ({how}); "
+        f"estimated ~{events:.2g} events in all, ~{memory / 2**20:,.0f} MiB peak per run"
     )
 
 
 def _cmd_run(args: argparse.Namespace, sweep: bool = False) -> int:
     from experiments.runner import execute_tables, plan, swept_parameters
     from experiments.scenario import load_scenario
+    from experiments.scenario.cost import SEED_MAX
 
-    scenario = load_scenario(args.file)
+    if args.seed is not None and not 0 <= args.seed <= SEED_MAX:
+        raise UsageError(f"--seed must be a whole number from 0 to {SEED_MAX}, got {args.seed}")
+    workers = _workers(getattr(args, "workers", None))
+    scenario = load_scenario(args.file, limits=_limits(args))
     if args.replications is not None:
         scenario = scenario.with_replications(args.replications)
-    if args.seed is not None and args.seed < 0:
-        raise UsageError(f"--seed must be >= 0, got {args.seed}")
     out = _check_out(args.out)
     specs = plan(scenario, seed=args.seed)
-    workers = getattr(args, "workers", None)
     dask = getattr(args, "dask", None)
-    if workers is not None and workers < 1:
-        raise UsageError(f"--workers must be >= 1, got {workers}")
+    if workers is not None:
+        workers = min(workers, len(specs))
     executor, close = _executor(workers, dask)
     try:
         tables = execute_tables(
@@ -164,7 +206,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     if args.workers is None and not args.dask:
         import os
 
-        args.workers = os.cpu_count() or 1
+        args.workers = min(os.cpu_count() or 1, MAX_WORKERS)
     args.replications = None
     args.seed = None
     return _cmd_run(args, sweep=True)
@@ -173,7 +215,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 def _cmd_reproduce(args: argparse.Namespace) -> None:
     from experiments.reproduce import reproduce
 
-    reproduce(Path(args.out), quick=args.quick, workers=args.workers)
+    reproduce(Path(args.out), quick=args.quick, workers=_workers(args.workers))
 
 
 def _cmd_plot(args: argparse.Namespace) -> None:
@@ -216,38 +258,49 @@ def _cmd_bench(args: argparse.Namespace) -> None:
         raise UsageError(
             f"unknown benchmark part {unknown[0]!r}; allowed: {', '.join(bench.PARTS)}"
         )
-    if args.repeats < 1:
-        raise UsageError(f"--repeats must be >= 1, got {args.repeats}")
+    if not 1 <= args.repeats <= MAX_REPEATS:
+        raise UsageError(
+            f"--repeats must be a whole number from 1 to {MAX_REPEATS}, got {args.repeats}"
+        )
     leeches = None
     if args.leeches is not None:
         if "scaling" not in parts:
             raise UsageError("--leeches sets the scaling series: add the part 'scaling'")
         leeches = _leech_counts(args.leeches)
-    report = bench.run_parts(parts, repeats=args.repeats, quick=args.quick, leeches=leeches)
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    if not args.out or out.is_dir():
+        raise UsageError(f"--out {args.out!r}: allowed: a file name for the JSON report")
+    out.parent.mkdir(parents=True, exist_ok=True)  # fails now, not after the benchmark
+    report = bench.run_parts(parts, repeats=args.repeats, quick=args.quick, leeches=leeches)
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"\nwrote {out}")
 
 
 def _leech_counts(text: str) -> tuple[int, ...]:
-    """``--leeches 8,16,64`` -> (8, 16, 64): whole numbers >= 1, comma-separated."""
+    """``--leeches 8,16,64`` -> (8, 16, 64): whole numbers from 1 to the peers limit,
+    comma-separated."""
+    from experiments.scenario import DEFAULT_LIMITS
+
+    most = DEFAULT_LIMITS.peers
     try:
-        counts = tuple(int(part) for part in text.split(","))
+        counts = tuple(int(part) for part in text.split(",") if len(part) < 20)
     except ValueError:
         counts = ()
-    if not counts or min(counts) < 1:
+    parts = text.split(",")
+    if not counts or len(counts) != len(parts) or not 1 <= min(counts) <= max(counts) <= most:
         raise UsageError(
-            f"--leeches must be comma-separated leech counts >= 1 (e.g. 8,16,32), got {text!r}"
+            f"--leeches must be comma-separated leech counts >= 1 and <= {most} (e.g. 8,16,32), "
+            f"got {text[:60]!r}"
         )
     return counts
 
 
 _CHECK_HELP = "also check every run's invariants; exit status 1 if one is violated"
+_LARGE_HELP = "lift the limits on peers, blocks, events, memory and runs (docs/scenarios.md)"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="bitswap-sim",
         description="Discrete-event simulator of IPFS Bitswap (go-bitswap master and poc).",
     )
@@ -259,6 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replications", type=int, help="override the file's replications")
     p.add_argument("--seed", type=int, help="override the file's base seed")
     p.add_argument("--check", action="store_true", help=_CHECK_HELP)
+    p.add_argument("--allow-large", action="store_true", help=_LARGE_HELP)
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("sweep", help="run a sweep file's grid x replications in parallel")
@@ -268,10 +322,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dask", help="Dask scheduler address tcp://host:port, or local:N")
     p.add_argument("--resume", action="store_true", help="run only the runs not yet saved")
     p.add_argument("--check", action="store_true", help=_CHECK_HELP)
+    p.add_argument("--allow-large", action="store_true", help=_LARGE_HELP)
     p.set_defaults(func=_cmd_sweep)
 
     p = sub.add_parser("validate", help="check a scenario file without running it")
     p.add_argument("file")
+    p.add_argument("--allow-large", action="store_true", help=_LARGE_HELP)
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("reproduce", help="the headline: master vs poc vs registry")
@@ -315,14 +371,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         status = args.func(args)
-    except (UsageError, ValueError) as exc:
-        message = " ".join(str(exc).split("\n"))
-        print(f"bitswap-sim {args.command}: error: {message}", file=sys.stderr)
-        return 2
+    except (UsageError, ValueError) as exc:  # ScenarioError is a ValueError
+        return _error(args.command, str(exc))
+    except OSError as exc:  # a file or folder the command could not read or write
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _error(args.command, f"{where}{exc.strerror or exc}")
     except KeyboardInterrupt:
         print(f"bitswap-sim {args.command}: interrupted", file=sys.stderr)
         return 130
     return status or 0
+
+
+def _error(command: str, message: str) -> int:
+    """Print one line, ``bitswap-sim COMMAND: error: message``; exit status 2."""
+    print(f"bitswap-sim {command}: error: {' '.join(message.splitlines())}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":
