@@ -368,7 +368,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``bitswap-sim`` console script."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # named after the subcommand they were given to
+        print(
+            f"bitswap-sim {args.command}: error: unrecognized arguments: {' '.join(extra)} "
+            f"(see bitswap-sim {args.command} --help)",
+            file=sys.stderr,
+        )
+        return 2
     try:
         status = args.func(args)
     except (UsageError, ValueError) as exc:  # ScenarioError is a ValueError
