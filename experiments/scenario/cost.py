@@ -336,7 +336,8 @@ def check_runs(
         if "replications" in sweep:
             field, why = "sweep.replications", f"{points:,} points make {runs:,} runs"
         else:
-            why = f"{points:,} points x {replications:,} replications make {runs:,} runs"
+            plural = "point" if points == 1 else "points"
+            why = f"{points:,} {plural} x {replications:,} replications make {runs:,} runs"
         raise ScenarioError(
             f"{source}: {field}: {why}; allowed: up to {limits.runs:,} runs ({ALLOW_LARGE})"
         )

@@ -149,7 +149,7 @@ def _decode(data: bytes, source: str) -> str:
     nul = data.find(b"\0")
     if nul >= 0:
         line = data.count(b"\n", 0, nul) + 1
-        kind = "UTF-16 or UTF-32 text" if data[1::2].count(0) > len(data) // 4 else "binary"
+        kind = "UTF-16 or UTF-32 text" if _looks_wide(data) else "binary"
         raise ScenarioError(
             f"{source}: not a text file: a NUL byte at line {line} ({kind}?); "
             "allowed: UTF-8 text (TOML)"
@@ -165,6 +165,17 @@ def _decode(data: bytes, source: str) -> str:
         ) from None
 
 
+def _looks_wide(data: bytes) -> bool:
+    """Whether ``data`` looks like UTF-16 or UTF-32 text: almost only NUL bytes at odd or at
+    even offsets, and many fewer at the others (UTF-16: none; UTF-32: half)."""
+    head = data[:4096]
+    even, odd = head[0::2], head[1::2]
+    if not even or not odd:
+        return False
+    zeros = sorted((even.count(0) / len(even), odd.count(0) / len(odd)))
+    return zeros[0] < 0.6 and zeros[1] > 0.9
+
+
 def parse_toml(text: str, source: str) -> dict[str, Any]:
     """``tomllib.loads(text)``; every failure a :class:`ScenarioError` naming ``source``."""
     try:
@@ -178,7 +189,9 @@ def parse_toml(text: str, source: str) -> dict[str, Any]:
         ) from None
     except ValueError as exc:  # e.g. an integer of more than 4300 digits
         reason = str(exc).split(";")[0]
-        raise ScenarioError(f"{source}: not valid TOML here: {reason}") from None
+        raise ScenarioError(
+            f"{source}: not valid TOML here: {reason}; allowed: integers of up to 4300 digits"
+        ) from None
 
 
 _SCALARS = (str, bool, int, float, datetime.datetime, datetime.date, datetime.time)
