@@ -235,7 +235,8 @@ def _cmd_plot(args: argparse.Namespace) -> None:
     transfers = pd.read_parquet(transfers_file) if transfers_file.exists() else None
     progress = pd.read_parquet(progress_file) if progress_file.exists() else None
     scenario_file = folder / "scenario.toml"
-    scenario = load_scenario(scenario_file) if scenario_file.exists() else None
+    # limits=None: the folder holds a scenario that was run (with --allow-large, maybe)
+    scenario = load_scenario(scenario_file, limits=None) if scenario_file.exists() else None
     figures = write_figures(
         runs, peers, folder, scenario=scenario, transfers=transfers, progress=progress
     )
