@@ -163,3 +163,18 @@ def test_run_ids_sort_in_plan_order():
     specs = plan(parse_scenario({**raw, "sweep": {"seed": list(range(1001))}}), replications=1)
     ids = [s.run_id for s in specs]
     assert ids == sorted(ids)
+
+
+def test_allow_large_lifts_the_limits(tmp_path, capsys):
+    from experiments.cli import main
+
+    big = tmp_path / "big.toml"
+    big.write_text(SMALL.read_text().replace("count = 4", "count = 20000"))
+    assert main(["validate", str(big)]) == 2
+    err = capsys.readouterr().err
+    assert "groups.leeches.count: the run would have 20,002 peers" in err
+    assert "--allow-large" in err
+    assert main(["validate", str(big), "--allow-large"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("ok: small: 2 groups, 20002 peers, 1 objects, 2 runs")
+    assert "estimated ~" in out and "MiB peak per run" in out
