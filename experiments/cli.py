@@ -134,6 +134,7 @@ def _cmd_validate(args: argparse.Namespace) -> None:
         events += cost.events * point.replications
         memory = max(memory, cost.memory_bytes)
     peers = sum(g.count for g in scenario.groups)
+    mib = memory / 2**20
     reps = scenario.replications
     how = f"{len(points)} points x {reps} replications"
     if "replications" in scenario.sweep:
@@ -141,7 +142,7 @@ def _cmd_validate(args: argparse.Namespace) -> None:
     print(
         f"ok: {scenario.name}: {len(scenario.groups)} groups, {peers} peers, "
         f"{len(scenario.objects)} objects, {runs} runs ({how}); "
-        f"estimated ~{events:.2g} events in all, ~{memory / 2**20:,.0f} MiB peak per run"
+        f"estimated ~{events:.2g} events in all, ~{mib:,.{0 if mib >= 1 else 2}f} MiB peak per run"
     )
 
 
