@@ -49,7 +49,7 @@ def _measure(scenario: Scenario, replicate: int) -> dict[str, Any]:
         for kind, n in peer.stats.entries_sent.items():
             if kind in entries:
                 entries[kind] += n
-    events = next(built.net.env._eid)
+    events = built.net.events_scheduled()
     makespan = built.swarm.makespan_s
     total = sum(entries.values())
     messages = built.net.messages_delivered

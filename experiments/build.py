@@ -1,5 +1,12 @@
 """One run of a scenario: objects, network, peers (or the registry baseline), seeding, fetches.
 
+Hosts: each group's host (:attr:`GroupSpec.host`, a preset of :mod:`experiments.hosts` or one
+the file defines) goes to the network for each member (:func:`node_hosts`: a machine of its
+own, or one machine shared by every node of every group naming a shared host) and its
+go-bitswap work to each member's peer. Nodes on the ``ideal`` host get neither, so a run
+without hosts is exactly what it was before the host model. The registry baseline ignores
+hosts.
+
 Randomness: everything draws from ``RunRandom(scenario.seed, replicate)``'s named streams
 ("latency", "topology", "workload", per-peer protocol streams), so within a replicate every
 strategy and every sweep point sees the same latency draws and the same block placement (common
@@ -17,16 +24,17 @@ import numpy as np
 
 from experiments.faults import schedule_faults
 from experiments.scenario import GroupSpec, HoldSpec, ObjectSpec, Scenario
+from models.baseline.registry import RegistryConfig, RegistryPull, image_blobs
 from models.dag import CidAllocator, Dag, benchmark_blocks, chunked_file, oci_image
-from models.registry import RegistryConfig, RegistryPull, image_blobs
 from models.routing import DhtRouting
 from models.swarm import Swarm
+from sim.host import Host, HostSpec
 from sim.network import Network
 from sim.rng import RunRandom
 from sim.topology import build_network, full_mesh, region_meshes
 from sim.transports import FifoTransport, GoTestnetTransport, Transport, make_transport
 
-__all__ = ["Built", "build_objects", "build_run", "holdings"]
+__all__ = ["Built", "build_objects", "build_run", "holdings", "node_hosts"]
 
 CONTROL_KINDS = ("want-block", "want-have", "cancel", "have", "dont-have")
 REGISTRY_NODE = "registry"
@@ -108,6 +116,7 @@ def build_run(scenario: Scenario, replicate: int = 0, seed: int | None = None) -
     if scenario.strategies == ["registry"]:
         return _build_registry(scenario, rr, objects, members, group_of)
     attrs = _node_attrs(group_of, spec_of)
+    hosts = node_hosts(group_of, spec_of)
     if scenario.network.topology == "region-mesh":
         by_region: dict[str, dict[str, Any]] = {}
         for m, a in attrs.items():
@@ -124,6 +133,7 @@ def build_run(scenario: Scenario, replicate: int = 0, seed: int | None = None) -
         latency=scenario.network.latency,
         seed=rr,
         jitter=scenario.network.jitter,
+        hosts=hosts,
     )
     holder: list[Swarm] = []
     per_peer: dict[Hashable, dict[str, Any]] = {}
@@ -133,6 +143,8 @@ def build_run(scenario: Scenario, replicate: int = 0, seed: int | None = None) -
             "config": scenario.strategy_configs[spec.strategy],
             "blockstore_latency_s": spec.blockstore_latency_s,
         }
+        if not spec.host.work.is_free:
+            options["work"] = spec.host.work
         if spec.routing == "dht":
             options["routing"] = DhtRouting(
                 holders=lambda cid: holder[0].holders(cid), lookup_delay_s=spec.dht_lookup_delay_s
@@ -157,6 +169,31 @@ def build_run(scenario: Scenario, replicate: int = 0, seed: int | None = None) -
     if scenario.faults:
         schedule_faults(swarm, scenario.faults, scenario.groups, rr, scenario.source)
     return Built(net, swarm, None, group_of, objects)
+
+
+def node_hosts(
+    group_of: dict[str, str], spec_of: dict[str, GroupSpec]
+) -> dict[Hashable, HostSpec | Host]:
+    """Node -> the host :meth:`Network.add_node` gets for it: its preset's spec (a machine of
+    its own), or for a shared preset one :class:`Host` per preset name, the same object for
+    every node of every group that names it. Nodes on an ideal host are left out."""
+    machines: dict[str, Host] = {}
+    out: dict[Hashable, HostSpec | Host] = {}
+    for m, g in group_of.items():
+        preset = spec_of[g].host
+        if preset.is_ideal:
+            continue
+        if preset.shared:
+            if preset.name not in machines:
+                machines[preset.name] = Host(preset.spec)
+            out[m] = machines[preset.name]
+        elif preset.spec.is_ideal:
+            # only go-bitswap's own work costs: a machine of its own to charge it to (a bare
+            # ideal spec would mean "no host")
+            out[m] = Host(preset.spec)
+        else:
+            out[m] = preset.spec
+    return out
 
 
 def _node_attrs(

@@ -161,7 +161,7 @@ def collect(
     frame.insert(0, "group", frame["peer"].map(built.groups))
     for key, value in reversed(ident.items()):
         frame.insert(0, key, value)
-    events = next(built.net.env._eid)  # SimPy's event counter: events scheduled in this run
+    events = built.net.events_scheduled()  # SimPy's event counter: events scheduled in this run
     row = {
         **ident,
         "strategy": scenario.strategy_label,

@@ -18,15 +18,38 @@ runs from its start to that moment.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Hashable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from models.dag import Dag
 
 if TYPE_CHECKING:
-    from models.peer import Peer
+    from models.blockstore import Blockstore
+    from models.client import Client
+    from sim.network import Network
 
-__all__ = ["PATTERNS", "Fetch"]
+__all__ = ["PATTERNS", "Fetch", "FetchHost"]
+
+
+class FetchHost(Protocol):
+    """What a fetch uses of its peer (:class:`~models.peer.Peer` implements it)."""
+
+    @property
+    def name(self) -> Hashable: ...
+
+    @property
+    def net(self) -> Network: ...
+
+    @property
+    def blockstore(self) -> Blockstore:
+        """Blocks already here are returned without asking Bitswap."""
+        ...
+
+    @property
+    def client(self) -> Client:
+        """Sessions and ``GetBlocks``."""
+        ...
+
 
 PATTERNS = (
     "dag-walk",
@@ -50,7 +73,7 @@ class Fetch:
 
     def __init__(
         self,
-        peer: Peer,
+        peer: FetchHost,
         dag: Dag,
         pattern: str = "dag-walk",
         on_done: Callable[[Fetch], None] | None = None,

@@ -1,10 +1,15 @@
 """One Bitswap peer: blockstore + engine (server) + client + content routing over a sim node.
 
-The strategy (``"master"``; ``"poc"`` to come) chooses the client and engine classes and the
-wire schema. Incoming messages go to the engine first (ledger wants and cancels), then their
-blocks to the client (``ReceiveMessage``, bitswap.go). Want messages leave through the client's
-per-peer queues (``send_want_message``); responses through the engine's send workers
-(``send_response``), whose ``on_sent`` runs when the message has left the uplink.
+The peer gives its engine a :class:`~models.decision.engine_workers.EngineHost` and its client
+a :class:`~models.client.ClientHost` (itself); it uses the client as a
+:class:`~models.client.Client`.
+
+The strategy (``"master"``, ``"poc"`` or ``"poc-potential"``) chooses the client and engine
+classes and the wire schema. Incoming messages go to the engine first (ledger wants and
+cancels), then their blocks to the client (``ReceiveMessage``, ``bitswap.go``). Want messages
+leave through the client's per-peer queues (``send_want_message``); responses through the
+engine's send workers (``send_response``), whose ``on_sent`` runs when the message has left the
+uplink.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from models.blockstore import Blockstore
+from models.client import Client, ClientHost
 from models.dag import Dag
 from models.fetch import Fetch
 from models.hostwork import NO_WORK, HostWork
@@ -38,7 +44,8 @@ class Strategy:
 
     name: str
     config_class: type
-    client_class: type
+    client_class: Callable[[ClientHost, Any, Any], Client]
+    """``client_class(peer, config, policy)``."""
     engine_class: type
     protocol: str
 

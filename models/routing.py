@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import numpy as np
 
+    from models.client import ClientHost
     from sim.network import Network
 
 __all__ = ["DhtRouting", "NilRouting", "ProviderQueryManager", "Routing"]
@@ -118,7 +119,7 @@ class ProviderQueryManager:
         self.queries = 0
 
     @classmethod
-    def for_peer(cls, peer: Any, cfg: Any) -> ProviderQueryManager:
+    def for_peer(cls, peer: ClientHost, cfg: Any) -> ProviderQueryManager:
         """The manager of a Bitswap peer, its limits from the strategy's config
         (``max_providers``, ``max_in_process_provider_queries``, ``provider_query_timeout_s``)."""
         return cls(
@@ -167,4 +168,4 @@ class ProviderQueryManager:
             self._start(self._waiting.popleft())
 
     def _connected(self, peer: Hashable) -> bool:
-        return self._net.graph.has_edge(self._me, peer)
+        return bool(self._net.graph.has_edge(self._me, peer))

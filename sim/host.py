@@ -206,9 +206,23 @@ class Host:
         """Run ``work_s`` seconds of work on the first free core, from time ``t`` at the
         earliest; returns when it is done."""
         cores = self._cores
-        if len(cores) == 1:
+        n = len(cores)
+        if n == 1:
             free = cores[0]
             end = cores[0] = (t if t > free else free) + work_s
+        elif n == 2:  # the common case (2 vCPUs), written out
+            f0, f1 = cores
+            if f0 <= t and (f1 > t or f0 >= f1):
+                i, start, other = 0, t, f1  # core 0 is free, and became free last
+            elif f1 <= t:
+                i, start, other = 1, t, f0
+            elif f0 <= f1:
+                i, start, other = 0, f0, f1  # neither free: the one that frees first
+            else:
+                i, start, other = 1, f1, f0
+            if other > start:
+                work_s *= self._shared_slowdown  # the sibling thread is busy
+            end = cores[i] = start + work_s
         else:
             best = -1  # the core free at t that became free last
             first = 0  # the core free first

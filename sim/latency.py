@@ -25,7 +25,7 @@ from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -63,15 +63,15 @@ class LatencyModel(ABC):
         """
 
 
-def _is_real(value: object) -> bool:
+def _is_real(value: object) -> TypeGuard[numbers.Real]:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def _seconds(owner: str, name: str, value: object) -> float:
     """``value`` as a finite float >= 0 (seconds), or ValueError naming ``owner.name``."""
-    if not _is_real(value) or not (0.0 <= float(value) < math.inf):  # type: ignore[arg-type]
+    if not _is_real(value) or not (0.0 <= float(value) < math.inf):
         raise ValueError(f"{owner}.{name} must be a finite number of seconds >= 0, got {value!r}")
-    return float(value)  # type: ignore[arg-type]
+    return float(value)
 
 
 # ---------------------------------------------------------------- fixed
@@ -120,7 +120,7 @@ def _aws_table() -> tuple[tuple[str, ...], Mapping[frozenset[str], float]]:
 
 
 def aws_regions() -> list[str]:
-    """The 10 AWS regions of the 2017 RTT table (reference/scenarios.md §4.1), in table order."""
+    """The 10 AWS regions of the 2017 RTT table (``docs/network.md``), in table order."""
     return list(_aws_table()[0])
 
 
@@ -185,15 +185,19 @@ class RegionMatrixLatency(LatencyModel):
 
     ``rtt_ms``: unordered region pair (tuple or frozenset) -> round-trip time in **milliseconds**,
     one value per pair of distinct regions, every pair present; ``None`` (default) uses the AWS
-    2017 table of reference/scenarios.md §4.1 (``sim/data/aws_rtt_ms.csv``).
+    2017 table (``sim/data/aws_rtt_ms.csv``; its source in ``docs/network.md``, "Where the
+    presets come from").
     ``intra_region_one_way_s``: one-way latency in seconds between two nodes of the same region
-    (default 0.5 ms, i.e. the reference's guessed 1 ms intra-region RTT).
+    (default 0.5 ms, half of a guessed 1 ms intra-region RTT).
 
     A node whose region is ``None`` or not in the matrix raises ``ValueError``.
     """
 
     rtt_ms: Mapping[frozenset[str] | tuple[str, str], float] | None = None
     intra_region_one_way_s: float = 0.0005
+    # Derived lookup tables, set by __post_init__: one-way seconds per unordered pair, regions.
+    _one_way: dict[frozenset[str], float] = dataclasses.field(init=False, repr=False, compare=False)
+    _regions: frozenset[str] = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(
@@ -206,14 +210,13 @@ class RegionMatrixLatency(LatencyModel):
         else:
             table = _normalise_matrix(self.rtt_ms)
             object.__setattr__(self, "rtt_ms", table)
-        # Derived lookup tables (not dataclass fields): one-way seconds per unordered pair.
         object.__setattr__(self, "_one_way", {k: ms / 2000.0 for k, ms in table.items()})
         object.__setattr__(self, "_regions", frozenset(r for k in table for r in k))
 
     @property
     def regions(self) -> list[str]:
         """The regions this matrix knows, sorted."""
-        return sorted(self._regions)  # type: ignore[attr-defined]
+        return sorted(self._regions)
 
     def one_way_s(
         self,
@@ -224,7 +227,7 @@ class RegionMatrixLatency(LatencyModel):
         rng: np.random.Generator,
     ) -> float:
         """RTT/2 in seconds between the two regions, or ``intra_region_one_way_s`` if equal."""
-        known: frozenset[str] = self._regions  # type: ignore[attr-defined]
+        known = self._regions
         for node, region in ((src, src_region), (dst, dst_region)):
             if region not in known:
                 raise ValueError(
@@ -233,7 +236,8 @@ class RegionMatrixLatency(LatencyModel):
                 )
         if src_region == dst_region:
             return self.intra_region_one_way_s
-        return self._one_way[frozenset((src_region, dst_region))]  # type: ignore[attr-defined]
+        assert src_region is not None and dst_region is not None  # both in known: checked above
+        return self._one_way[frozenset((src_region, dst_region))]
 
 
 # ---------------------------------------------------------------- go-bitswap internet model
@@ -265,7 +269,11 @@ class InternetLatency(LatencyModel):
             object.__setattr__(self, name, _seconds("InternetLatency", name, getattr(self, name)))
         for name in ("p_medium", "p_large"):
             p = getattr(self, name)
-            if not _is_real(p) or not (0.0 <= float(p) <= 1.0) or 0.0 < p < sys.float_info.min:
+            if (
+                not _is_real(p)
+                or not (0.0 <= float(p) <= 1.0)
+                or 0.0 < float(p) < sys.float_info.min
+            ):
                 raise ValueError(
                     f"InternetLatency.{name} must be a probability in [0, 1] (not a denormal "
                     f"float), got {p!r}"

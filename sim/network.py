@@ -6,9 +6,9 @@ link is the transport's job (:mod:`sim.transports`); the network only validates,
 and delivers. Messages are opaque here: only their size and a ``kind`` label (for metrics) are
 read.
 
-Hot path rules (``../shared/STYLE.md``): no SimPy process per message, one or two timer events
-per message, counters in plain lists, records appended as tuples and turned into a DataFrame at
-the end.
+Hot path rules (``docs/performance.md``, "SimPy costs measured"): no SimPy process per message,
+one or two timer events per message (:meth:`~sim.kernel.Scheduler.call_at`), counters in plain
+lists, records appended as tuples and turned into a DataFrame at the end.
 """
 
 from __future__ import annotations
@@ -17,17 +17,16 @@ import contextlib
 import gc
 import math
 from collections.abc import Callable, Hashable, Iterator
-from heapq import heappush
 from typing import Any, cast
 
 import networkx as nx
 import numpy as np
 import pandas as pd
 import simpy
-from simpy.core import NORMAL
 from simpy.events import Event
 
 from sim.host import Host, HostSpec
+from sim.kernel import Environment, Scheduler
 from sim.rng import RunRandom
 from sim.transports import Transport, make_transport
 from sim.units import parse_bandwidth
@@ -149,8 +148,9 @@ class Link:
         self.state: Any = None  # owned by the transport (e.g. go-testnet's token bucket)
 
 
-class Network:
-    """Peers and connections over one :class:`simpy.Environment`.
+class Network(Scheduler):
+    """Peers and connections over one :class:`simpy.Environment`; a
+    :class:`~sim.kernel.Scheduler` (``call_at``, ``call_soon``, ``events_scheduled``) on it.
 
     Args:
         transport: ``"fifo"`` (default), ``"fair"``, ``"go-testnet"`` or a
@@ -162,7 +162,9 @@ class Network:
             (Testground's ``jitter_pct`` / 100): each message's latency is drawn from
             ``Normal(L, jitter * L)`` clipped at 0. Like netem, jitter can reorder messages of
             one connection. 0 (the default) draws nothing.
-        env: an existing environment to run in (one is created otherwise).
+        env: an existing environment to run in (a :class:`sim.kernel.Environment` is created
+            otherwise; a plain :class:`simpy.Environment` works too, its clock reads cost a
+            property call each).
 
     The :attr:`graph` (a ``networkx.DiGraph``) mirrors the topology: node attributes
     ``upload_Bps``, ``download_Bps``, ``region``; one directed edge per direction of a
@@ -178,7 +180,7 @@ class Network:
         jitter: float = 0.0,
         env: simpy.Environment | None = None,
     ) -> None:
-        self.env = env if env is not None else simpy.Environment()
+        super().__init__(env if env is not None else Environment())
         self.random = seed if isinstance(seed, RunRandom) else RunRandom(seed)
         if isinstance(jitter, bool) or not isinstance(jitter, int | float) or not jitter >= 0:
             raise ValueError(f"jitter must be a fraction >= 0 of the latency, got {jitter!r}")
@@ -193,7 +195,9 @@ class Network:
         self._nodes: dict[Hashable, NodeState] = {}
         self._links: dict[tuple[Hashable, Hashable], Link] = {}
         self._closed: dict[tuple[Hashable, Hashable], Link] = {}
-        self._trace: list[tuple] | None = [] if trace else None
+        self._trace: list[tuple[float, float, Hashable, Hashable, str, int]] | None = (
+            [] if trace else None
+        )
         self._jitter_buf = np.empty(0)
         self._jitter_pos = 0
         self.messages_sent = 0
@@ -408,11 +412,12 @@ class Network:
                 now, (src, dst), size_bytes, new_stream=new_stream, work_s=work_s
             )
             if ready > now:
-                # The uplink takes messages in the order they are ready, so the transport
-                # sees this one only then (one event).
-                self.call_at(
-                    ready - now, self._send_ready, (link, message, size_bytes, kind, on_sent)
-                )
+                if self.transport.accepts_ready_at:
+                    self.transport.send(link, message, size_bytes, kind, on_sent, ready)
+                else:  # the transport sees the message once it is ready (one event)
+                    self.call_at(
+                        ready - now, self._send_ready, (link, message, size_bytes, kind, on_sent)
+                    )
                 return
         self.transport.send(link, message, size_bytes, kind, on_sent)
 
@@ -492,25 +497,6 @@ class Network:
         self.messages_lost += 1
         if link.src.on_lost is not None:
             link.src.on_lost(link.dst.name, message)
-
-    def call_at(self, delay_s: float, callback: Callable[[Event], None], value: Any) -> Event:
-        """Schedule ``callback(event)`` after ``delay_s`` seconds with ``event.value == value``.
-
-        One SimPy event, no process (what :class:`simpy.Timeout` does, minus its checks).
-        """
-        env = self.env
-        # _Call(env, callback, value), without the __init__ frame (one per event of the run)
-        ev = _new_call(_Call)
-        ev.env = env
-        ev.callbacks = [callback]
-        ev._value = value
-        # env.schedule(ev, NORMAL, delay_s), inlined
-        heappush(env._queue, (env._now + delay_s, NORMAL, next(env._eid), ev))
-        return ev
-
-    def call_soon(self, callback: Callable[[], None]) -> None:
-        """Run ``callback()`` from its own event at the current time (after what is running)."""
-        self.call_at(0.0, _call_value, callback)
 
     # ------------------------------------------------------------------ running
     def run(self, until: float | Event | None = None) -> None:
@@ -605,22 +591,6 @@ class Network:
         return pd.DataFrame(
             self._trace, columns=["t_sent", "t_delivered", "src", "dst", "kind", "size_bytes"]
         )
-
-
-class _Call(Event):
-    """A SimPy event created triggered (ok, with its value) with one callback: what
-    :meth:`Network.call_at` schedules. Only ``call_at`` builds one: ``_new_call(_Call)`` and its
-    ``env``, ``callbacks`` and ``_value`` set there, with no ``__init__`` frame per event."""
-
-    _ok = True  # never fails: ok for every instance
-
-
-_new_call = object.__new__
-"""``_new_call(_Call)``: a bare :class:`_Call` (``call_at`` sets its attributes)."""
-
-
-def _call_value(event: Event) -> None:
-    event._value()
 
 
 def _host(host: HostSpec | Host | None, name: Hashable) -> Host | None:

@@ -10,9 +10,10 @@ moving it earlier schedules one new wake-up and retires the old one by a token.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from sim.kernel import Call
     from sim.network import Network
 
 __all__ = ["ResettableTimer"]
@@ -44,7 +45,7 @@ class ResettableTimer:
 
     def reset(self, delay_s: float) -> None:
         """Fire ``delay_s`` seconds from now (``delay_s`` >= 0)."""
-        now = self._net.env._now  # SimPy's clock without its property (hot, as in transports)
+        now = self._net.env.now
         deadline = now + delay_s
         self._deadline = deadline
         if self._wake_at is None or self._wake_at > deadline + _EPS_S:
@@ -56,17 +57,17 @@ class ResettableTimer:
 
     def _arm(self, delay_s: float) -> None:
         self._token += 1
-        self._wake_at = self._net.env._now + delay_s
+        self._wake_at = self._net.env.now + delay_s
         self._net.call_at(delay_s, self._wake, self._token)
 
-    def _wake(self, event: Any) -> None:
-        if event._value != self._token:
+    def _wake(self, event: Call) -> None:
+        if event.value != self._token:
             return  # retired by an earlier deadline
         self._wake_at = None
         deadline = self._deadline
         if deadline is None:
             return
-        now = self._net.env._now
+        now = self._net.env.now
         if now + _EPS_S >= deadline:
             self._deadline = None
             self._callback()

@@ -17,6 +17,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from sim.host import Host, HostSpec
 from sim.latency import LatencyModel
 from sim.network import Network
 from sim.rng import RunRandom, as_generator
@@ -115,8 +116,13 @@ def build_network(
     seed: int | RunRandom = 0,
     trace: bool = False,
     jitter: float = 0.0,
+    hosts: Mapping[Hashable, HostSpec | Host] | None = None,
 ) -> Network:
     """A :class:`Network` with ``graph``'s peers and connections.
+
+    ``hosts`` gives nodes a host (:meth:`Network.add_node`'s ``host``): a
+    :class:`~sim.host.HostSpec` is a machine of the node's own, one :class:`~sim.host.Host`
+    given to several nodes is one machine they share. Nodes it leaves out have none.
 
     Each connection's one-way latency comes from the edge's ``latency_s`` attribute if it has
     one, else from ``latency`` (drawn per direction from the run's ``"latency"`` stream);
@@ -137,11 +143,13 @@ def build_network(
                 f"node {name!r} has unknown attribute(s) {sorted(unknown)}; "
                 "allowed: upload_Bps, download_Bps, region"
             )
+        host: dict[str, Any] = {"host": hosts[name]} if hosts and name in hosts else {}
         net.add_node(
             name,
             upload_Bps=_or_inf(attrs.get("upload_Bps")),
             download_Bps=_or_inf(attrs.get("download_Bps")),
             region=attrs.get("region"),
+            **host,
         )
     rng = net.random.stream("latency")
     for a, b, attrs in graph.edges(data=True):

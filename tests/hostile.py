@@ -116,6 +116,8 @@ class Case:
     owner: str = ""
     """``issue-16`` for the output-folder and infrastructure work of that issue."""
     note: str = ""
+    timeout_s: int | None = None
+    """A time limit of its own (``None``: the sandbox's)."""
 
 
 CASES: list[Case] = []
@@ -521,6 +523,47 @@ for _name, _edits in {
     file_case(N, _name, changed(BASE, *_edits), _expect)
 
 
+# ------------------------------------------------------------------- hosts (a machine per node)
+def hosted(host: dict[str, Any], *edits: tuple[str, Any]) -> dict[str, Any]:
+    """:data:`BASE` with every group on a custom host ``mine`` (``host``: its table)."""
+    return changed(BASE, ("defaults.host", "mine"), ("hosts", {"mine": host}), *edits)
+
+
+for _name, _host, _expect in [
+    ("host-cores-1e12", {"cores": 10**12}, "reject"),
+    ("host-cores-negative", {"cores": -2}, "reject"),
+    ("host-cores-bool", {"cores": True}, "reject"),
+    ("host-capacity-inf", {"cores": 2, "capacity_cores": INF}, "reject"),
+    ("host-capacity-1e-320", {"cores": 2, "capacity_cores": 1e-320}, "reject"),
+    ("host-iops-inf", {"disk": {"write_iops": INF}}, "reject"),
+    ("host-iops-nan", {"disk": {"read_iops": NAN}}, "reject"),
+    ("host-iops-1e-320", {"disk": {"read_iops": 1e-320}}, "reject"),
+    ("host-rate-1e-320", {"base": "modern", "send_rate": 1e-320}, "reject"),
+    ("host-rate-1e400-str", {"work": {"hash_rate": "1e400 B/s"}}, "reject"),
+    ("host-rate-nan", {"cipher": "tls", "cipher_rate": NAN}, "reject"),
+    ("host-duration-inf", {"stream_open": INF}, "reject"),
+    ("host-duration-1e-320", {"disk": {"write_latency": 1e-320}}, "reject"),
+    ("host-duration-1e306-h", {"work": {"put": "1e306 h"}}, "reject"),
+    ("host-summary-200k", {"summary": "s" * 200_000}, "reject"),
+    ("host-base-unknown", {"base": "m5.large"}, "reject"),
+    ("host-cores-1024-ok", {"base": "p2plab-2020", "cores": 1024}, "accept"),
+    (
+        "host-custom-ok",
+        {"base": "go-ipfs-2020", "cipher": "tls", "cipher_rate": "1 GB/s"},
+        "accept",
+    ),
+]:
+    file_case(N, _name, hosted(_host), _expect)
+file_case(N, "host-unknown-preset", changed(BASE, ("groups.1.host", "c5.xlarge")))
+file_case(N, "host-name-200k", changed(BASE, ("hosts", {"h" * 200_000: {"base": "modern"}})))
+file_case(N, "host-name-blank", changed(BASE, ("hosts", {"   ": {}}), ("defaults.host", "   ")))
+file_case(N, "host-preset-ok", changed(BASE, ("defaults.host", "p2plab-2020")), "accept")
+file_case(S, "hosts-20000-tables", changed(BASE, ("hosts", {f"h{i}": {} for i in range(20_000)})))
+file_case(
+    S, "host-sweep-cores-1e12", hosted({"cores": 2}, ("sweep", {"hosts.mine.cores": [2, 10**12]}))
+)
+
+
 # --------------------------------------------------------------------------- certain failures
 C = "certain-failures"
 file_case(
@@ -789,6 +832,10 @@ api(
 )
 
 
+api("parse-hosts-cores-1e12", "parse_scenario({**SMALL, 'hosts': {'m': {'cores': 10**12}}})")
+api("parse-hosts-not-a-table", "parse_scenario({**SMALL, 'hosts': [1, 2]})")
+
+
 # ---------------------------------------------------------------------------------- CLI args
 A = "cli-args"
 
@@ -956,6 +1003,7 @@ CASES += [
             ["sweep", _small(t), "--out", str(t / "o"), "--dask", "tcp://127.0.0.1:9"],
         ),
         owner="issue-16",
+        timeout_s=10,  # fail fast: no 30 s connection timeout
     ),
     Case(INFRA, "resume-zero-byte-run-file", _resume_zero_byte, owner="issue-16"),
     Case(INFRA, "resume-garbage-run-file", _resume_garbage, owner="issue-16"),
@@ -988,6 +1036,14 @@ VERDICTS = (
 )
 
 
+PENDING_ISSUE_16 = frozenset({"out-empty", "dask-unreachable", "run-ids-sort-in-plan-order"})
+"""Issue 16's cases that still fail here (``--out ""`` writes into the current folder, an
+unreachable ``--dask`` waits for its 30 s connection timeout, run ids padded to 3 digits do not
+sort): ``tests/test_hostile.py`` marks them xfail until that work lands. Its other cases (a
+folder under a file or in ``/proc``, ``--resume`` of a 0-byte or garbage saved run) already
+end in one line."""
+
+
 RUN_IN_TESTS = frozenset(
     {
         "crlf",
@@ -1014,9 +1070,9 @@ def judge(c: Case, box: Sandbox, tmp: Path, *, run_accepted: bool = True) -> Res
         if outcomes[0].exit == 0 and (run_accepted or c.expect == "reject"):
             outcomes.append(box.run(["run", str(path), "--out", str(tmp / "out")]))
     elif what == "argv":
-        outcomes.append(box.run(payload, cwd=tmp))
+        outcomes.append(box.run(payload, cwd=tmp, timeout_s=c.timeout_s))
     else:
-        outcomes.append(box.run(code=payload, cwd=tmp))
+        outcomes.append(box.run(code=payload, cwd=tmp, timeout_s=c.timeout_s))
     kinds = [o.kind() for o in outcomes]
     for bad in _SEVERITY:
         if bad in kinds:

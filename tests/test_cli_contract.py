@@ -148,7 +148,7 @@ def test_resume_with_an_empty_saved_run_reruns_it_or_says_what_to_do(box, tmp_pa
 @pytest.mark.xfail(strict=False, reason=ISSUE_16)
 def test_an_unreachable_dask_scheduler_fails_fast_in_one_line(box, tmp_path):
     argv = ["sweep", str(SMALL), "--out", str(tmp_path / "o"), "--dask", "tcp://127.0.0.1:9"]
-    res = box.run(argv, cwd=tmp_path, timeout_s=60)
+    res = box.run(argv, cwd=tmp_path, timeout_s=20)
     assert res.clean_error, res.stderr[-2000:]
     assert res.wall_s < 15
     assert "--dask" in res.lines[0]

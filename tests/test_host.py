@@ -267,3 +267,29 @@ def test_an_ideal_host_is_no_host_and_a_bad_host_is_named():
     assert net.host_metrics().empty
     with pytest.raises(ValueError, match="host of node 'b'"):
         net.add_node("b", host="p2plab-2020")
+
+
+def test_fifo_books_the_uplink_in_hand_over_order_from_when_each_message_is_ready():
+    """a's cipher lane to b is busy (1 MB at 100 MB/s: 10 ms), so a's next message to b is ready
+    at 20 ms; a message to c handed over after it is ready at 10 ms on the other core but waits
+    for the uplink behind it (the uplink serves messages in hand-over order; 1 MB/s: 1 ms per
+    kB)."""
+    from sim import Network
+
+    net = Network("fifo")
+    net.add_node("a", upload_Bps=1e6, host=HostSpec(cores=2, cipher="tls", cipher_Bps=100e6))
+    for name in ("b", "c"):
+        net.add_node(name)
+        net.connect("a", name, latency_s=0.0)
+    log = []
+    for name in ("b", "c"):
+        net.on_receive(name, lambda src, msg, name=name: log.append((msg, round(net.now, 9))))
+    net.send("a", "b", "b1", 1_000_000, "block")  # ready 10 ms, on the wire until 1.01 s
+    net.send("a", "b", "b2", 1_000, "block")  # lane: ready 10.01 ms, wire 1.01 s - 1.011 s
+    net.send("a", "c", "c1", 1_000, "block")  # ready 0.01 ms on core 2, behind b2 on the wire
+    net.run()
+    assert log == [
+        ("b1", pytest.approx(1.010)),
+        ("b2", pytest.approx(1.011)),
+        ("c1", pytest.approx(1.012)),
+    ]

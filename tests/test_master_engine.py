@@ -29,6 +29,11 @@ B300 = 300_000  # 1 s on a 300,000 B/s uplink
 class Host:
     """Stub ``EngineHost``: records every response (time, dst, cids) and every ``on_sent``."""
 
+    host = None  # no machine: reads cost only the blockstore latency
+
+    def get_delay(self, sizes: object) -> float:
+        raise AssertionError("an engine without a host never asks for read delays")
+
     def __init__(self, net: Network, name: Hashable, blockstore: Blockstore) -> None:
         self.net = net
         self.name = name

@@ -8,7 +8,7 @@ import pytest
 from models.master.config import MasterConfig
 from models.master.sessionpeers import SessionPeerManager
 from models.master.splitter import RequestSplitter
-from models.wantlist import SessionTrackedWantlist
+from models.master.wantlist import SessionTrackedWantlist
 
 CFG = MasterConfig()
 

@@ -21,6 +21,8 @@ from models.messages import (
     account,
     block_overhead_bytes,
     block_wire_size,
+    broadcast_entry,
+    cancel_entry,
     count_entries,
     entry_counts,
     entry_size_poc_limit,
@@ -31,6 +33,7 @@ from models.messages import (
     presence_wire_size,
     proto_size,
     uvarint_len,
+    want_entry,
     wire_size,
 )
 
@@ -89,9 +92,9 @@ def _encode(msg: Message, cid_version: int, protocol: str) -> bytes:
     [
         (Entry(1, P), "master", 44, 46),  # master want
         (Entry(1, 0, cancel=True), "master", 40, 42),  # master cancel
-        (Entry(1, P, False, WantType.Block, True), "poc", 46, 48),  # want-block + sendDontHave
-        (Entry(1, P, False, WantType.Have, True), "poc", 48, 50),  # want-have + sendDontHave
-        (Entry(1, P, False, WantType.Have, False), "poc", 46, 48),  # broadcast want-have
+        (want_entry(1, P, WantType.Block), "poc", 46, 48),  # want-block + sendDontHave
+        (want_entry(1, P, WantType.Have), "poc", 48, 50),  # want-have + sendDontHave
+        (broadcast_entry(1, P, WantType.Have), "poc", 46, 48),  # broadcast want-have
         (Entry(1, 0, cancel=True), "poc", 40, 42),  # poc cancel
     ],
 )
@@ -117,7 +120,7 @@ def test_block_overhead(data_bytes, overhead):
 
 
 def test_master_ignores_poc_only_fields():
-    e = Entry(1, P, False, WantType.Have, True)
+    e = want_entry(1, P, WantType.Have)
     assert entry_wire_size(e, 1, "master") == 46
 
 
@@ -173,7 +176,7 @@ def test_poc_size_limit_counts_like_go():
     m.add_block(4, 8000)  # raw data only
     assert message_size_poc_limit(m, 1) == 46 + 38 + 38 + 8000
     assert message_size_poc_limit(m, 0) == 44 + 36 + 36 + 8000
-    assert entry_size_poc_limit(Entry(1, P, False, WantType.Block, True), 1) == 46
+    assert entry_size_poc_limit(want_entry(1, P, WantType.Block), 1) == 46
     assert payload_bytes(m) == 8000
 
 
@@ -278,9 +281,9 @@ def test_master_last_write_wins():
     m = Message()
     assert m.add_entry_master(1, 10)
     assert not m.add_entry_master(1, 0, cancel=True)
-    assert m.entries[1] == Entry(1, 0, True)
+    assert m.entries[1] == cancel_entry(1)
     m.add_entry_master(1, 7)
-    assert m.entries[1] == Entry(1, 7, False)
+    assert m.entries[1] == Entry(1, 7)
 
 
 def test_block_removes_presence():
@@ -336,9 +339,12 @@ H, D = PresenceType.Have, PresenceType.DontHave
         (_msg(presences=[(1, H), (2, D), (3, D)]), DONT_HAVE),
         (_msg(presences=[(1, D), (2, H)]), DONT_HAVE),  # tie -> first
         (_msg(presences=[(1, H), (2, D)]), HAVE),
-        (_msg(entries=[Entry(1, 0, True), Entry(2, P, False, WantType.Have)]), WANT_HAVE),
-        (_msg(entries=[Entry(1, P, False, WantType.Have), Entry(2, P)]), WANT_BLOCK),
-        (_msg(entries=[Entry(1, 0, True), Entry(2, 0, True, WantType.Have)]), CANCEL),
+        (_msg(entries=[cancel_entry(1), Entry(2, P, want_type=WantType.Have)]), WANT_HAVE),
+        (_msg(entries=[Entry(1, P, want_type=WantType.Have), Entry(2, P)]), WANT_BLOCK),
+        (
+            _msg(entries=[cancel_entry(1), Entry(2, 0, cancel=True, want_type=WantType.Have)]),
+            CANCEL,
+        ),
         (Message(), EMPTY),
     ],
 )
@@ -350,9 +356,9 @@ def test_entry_counts():
     m = _msg(
         entries=[
             Entry(1, P),
-            Entry(2, P, False, WantType.Have),
-            Entry(3, P, False, WantType.Have),
-            Entry(4, 0, True, WantType.Have),
+            Entry(2, P, want_type=WantType.Have),
+            Entry(3, P, want_type=WantType.Have),
+            Entry(4, 0, cancel=True, want_type=WantType.Have),
         ],
         blocks=[10, 11],
         presences=[(20, H), (21, D), (22, D)],
@@ -419,3 +425,15 @@ def test_account_master(msg, cid_version):
         message_kind(msg),
         _counts_by_hand(msg),
     )
+
+
+def test_entry_factories_build_what_their_names_say():
+    """``want_entry`` asks for DONT_HAVE, ``broadcast_entry`` does not, ``cancel_entry`` is
+    ``Cancel``; the constructor takes the flags by keyword only."""
+    assert want_entry(3, 9, WantType.Have) == Entry(
+        3, 9, want_type=WantType.Have, send_dont_have=True
+    )
+    assert broadcast_entry(3, 9, WantType.Have) == Entry(3, 9, want_type=WantType.Have)
+    assert cancel_entry(3) == Entry(3, 0, cancel=True)
+    with pytest.raises(TypeError):
+        Entry(3, 9, False)

@@ -40,7 +40,15 @@ def test_poc_top_is_the_least_key(ops):
     for op, peer, cids, n in ops:
         if op == "push":
             tasks = [
-                BitswapTask(c, n, 38 if c % 2 else 8000, c % 3 == 0, True, 8000, c % 2 == 0)
+                BitswapTask(
+                    c,
+                    n,
+                    38 if c % 2 else 8000,
+                    is_want_block=c % 3 == 0,
+                    send_dont_have=True,
+                    block_size=8000,
+                    have_block=c % 2 == 0,
+                )
                 for c in cids
             ]
             q.push_tasks(peer, tasks)
@@ -121,7 +129,15 @@ def test_poc_tracker_pop_is_the_selection_pop(ops, n):
         if op == "push":
             tracker.push_tasks(
                 [
-                    BitswapTask(c, k, 38 if c % 2 else 8000, c % 3 == 0, True, 8000, c % 2 == 1)
+                    BitswapTask(
+                        c,
+                        k,
+                        38 if c % 2 else 8000,
+                        is_want_block=c % 3 == 0,
+                        send_dont_have=True,
+                        block_size=8000,
+                        have_block=c % 2 == 1,
+                    )
                     for c in cids
                 ]
             )

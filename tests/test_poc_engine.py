@@ -18,7 +18,15 @@ from models.blockstore import Blockstore
 from models.messages import MAX_PRIORITY, Message, PresenceType, WantType, message_kind
 from models.messages import payload_bytes as payload
 from models.poc.config import PocConfig
-from models.poc.engine import BitswapTask, BitswapTaskMerger, PocEngine, block_presence_size
+from models.poc.engine import (
+    BitswapTask,
+    BitswapTaskMerger,
+    PocEngine,
+    block_presence_size,
+    dont_have_task,
+    have_block_task,
+    new_block_task,
+)
 from models.poc.ledger import Ledger
 from models.poc.peertaskqueue import PeerTaskQueue, PeerTracker, Task, peer_compare
 from sim.network import Network
@@ -34,6 +42,11 @@ Sent = tuple[float, Hashable, tuple[int, ...], dict[int, PresenceType]]
 
 class Host:
     """Stub ``EngineHost``: records every response (time, dst, block cids, presences)."""
+
+    host = None  # no machine: reads cost only the blockstore latency
+
+    def get_delay(self, sizes: object) -> float:
+        raise AssertionError("an engine without a host never asks for read delays")
 
     cid_version = 1
 
@@ -116,7 +129,9 @@ def log(host: Host) -> list[tuple[float, Hashable, tuple[int, ...], dict[int, Pr
 
 
 def task(topic: int, prio: int, work: int, wb: bool, have: bool, size: int = 0) -> BitswapTask:
-    return BitswapTask(topic, prio, work, wb, True, size, have)
+    return BitswapTask(
+        topic, prio, work, is_want_block=wb, send_dont_have=True, block_size=size, have_block=have
+    )
 
 
 # --------------------------------------------------------------------------- peertaskqueue
@@ -451,8 +466,8 @@ def test_vanished_block_becomes_dont_have_and_empty_response_is_dropped():
     a DONT_HAVE if the want asked for one, else nothing; a response with nothing in it is
     dropped (tasks done, no signal) and the same pair pops again."""
     net, host, eng = setup({1: 1000})
-    eng.queue.push_tasks("a", [BitswapTask(98, 9, 500, True, True, 500, True)])
-    eng.queue.push_tasks("b", [BitswapTask(99, 9, 500, True, False, 500, True)])
+    eng.queue.push_tasks("a", [have_block_task(98, 9, 500, True, True, 500)])
+    eng.queue.push_tasks("b", [new_block_task(99, 9, 500, True, 500)])
     eng.message_received("a", wants(1))
     net.run()
     assert log(host) == [(0.0, "a", (1,), {98: DH})]
@@ -540,3 +555,13 @@ def test_determinism():
     first = _run_random_workload(7)
     assert first == _run_random_workload(7)
     assert len(first[0]) > 5
+
+
+def test_task_factories_fill_the_fields_gos_engine_sets():
+    """The three ``peertask.Task{...}`` of internal/decision/engine.go@v0.2.0."""
+    kw = dict(is_want_block=True, send_dont_have=True, block_size=500, have_block=True)
+    assert repr(have_block_task(7, 9, 500, True, True, 500)) == repr(BitswapTask(7, 9, 500, **kw))
+    kw.update(block_size=0, have_block=False, is_want_block=False)
+    assert repr(dont_have_task(7, 9, 38, False)) == repr(BitswapTask(7, 9, 38, **kw))
+    kw.update(block_size=500, have_block=True, send_dont_have=False)
+    assert repr(new_block_task(7, 9, 38, False, 500)) == repr(BitswapTask(7, 9, 38, **kw))

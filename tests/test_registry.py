@@ -1,4 +1,4 @@
-"""Registry baseline (models/registry.py): hand-worked times under the fair transport.
+"""Registry baseline (models/baseline/registry.py): hand-worked times under the fair transport.
 
 Notation: L one-way latency (s), U server upload and D client download (bytes/s), M manifest
 bytes, S blob bytes. Under ``fair`` a lone message takes ``L + S/min(U, D)``; a request whose
@@ -13,6 +13,7 @@ import math
 import pandas as pd
 import pytest
 
+from models.baseline.registry import RegistryConfig, RegistryPull, image_blobs
 from models.dag import (
     HEADLINE_CONFIG_SIZE,
     HEADLINE_LAYER_SIZES,
@@ -21,7 +22,6 @@ from models.dag import (
     oci_image,
     unixfs_leaf_size,
 )
-from models.registry import RegistryConfig, RegistryPull, image_blobs
 from sim import Network
 
 INF = math.inf

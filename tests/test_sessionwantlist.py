@@ -3,7 +3,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models.sessionwantlist import SessionWantlist
+from models.poc.sessionwantlist import SessionWantlist
 
 ops = st.lists(
     st.tuples(st.sampled_from(["add", "remove_keys", "remove_session", "remove_session_keys"]),

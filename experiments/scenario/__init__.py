@@ -5,8 +5,10 @@ One job per module:
 * :mod:`~experiments.scenario.specs`: what a scenario is (:class:`Scenario`, its groups,
   objects, network, registry and faults) and the values each field may take;
 * :mod:`~experiments.scenario.table`: :class:`Table`, typed reading of one TOML table;
-* :mod:`~experiments.scenario.load` and :mod:`~experiments.scenario.load_faults`: a file or a
-  dict to a validated :class:`Scenario` (:func:`load_scenario`, :func:`parse_scenario`);
+* :mod:`~experiments.scenario.load`, :mod:`~experiments.scenario.load_faults` and
+  :mod:`~experiments.scenario.load_hosts`: a file or a dict to a validated :class:`Scenario`
+  (:func:`load_scenario`, :func:`parse_scenario`; hosts: :func:`parse_hosts`, presets from
+  :mod:`experiments.hosts`);
 * :mod:`~experiments.scenario.sweep`: a ``[sweep]`` expanded lazily into its grid (:func:`grid`,
   :func:`set_path`);
 * :mod:`~experiments.scenario.limits` and :mod:`~experiments.scenario.cost`: what a file and a
@@ -25,6 +27,7 @@ from experiments.scenario.errors import ScenarioError
 from experiments.scenario.limits import DEFAULT_LIMITS, MAX_DEPTH, MAX_FILE_BYTES, Limits
 from experiments.scenario.load import load_scenario, parse_scenario
 from experiments.scenario.load_faults import parse_faults
+from experiments.scenario.load_hosts import host_dict, parse_hosts
 from experiments.scenario.specs import (
     Duration,
     FaultSpec,
@@ -65,8 +68,10 @@ __all__ = [
     "estimate",
     "fault_dict",
     "grid",
+    "host_dict",
     "load_scenario",
     "parse_faults",
+    "parse_hosts",
     "parse_scenario",
     "parse_size",
     "resolved_dict",

@@ -34,8 +34,8 @@ class Limits:
     points: int = 10_000
     """Points of a sweep grid."""
     entries: int = 10_000
-    """Entries of an array of tables (``[[groups]]``, ``[[objects]]``, ``[[faults]]``) or of a
-    group's ``seed_objects``."""
+    """Entries of an array of tables (``[[groups]]``, ``[[objects]]``, ``[[faults]]``), of a
+    group's ``seed_objects``, or custom hosts (``[hosts.<name>]``)."""
     runs: int = 100_000
     """Sweep points x replications."""
 

@@ -20,6 +20,7 @@ from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any, NoReturn
 
+from experiments.hosts import PRESETS, HostPreset
 from experiments.scenario.cost import SEED_MAX, check_blocks, check_cost, check_runs
 from experiments.scenario.errors import ScenarioError
 from experiments.scenario.limits import (
@@ -30,6 +31,7 @@ from experiments.scenario.limits import (
     Limits,
 )
 from experiments.scenario.load_faults import member_group, parse_faults, shown_members
+from experiments.scenario.load_hosts import parse_hosts
 from experiments.scenario.specs import (
     HOLD_DISTRIBUTIONS,
     OBJECT_TYPES,
@@ -76,6 +78,7 @@ GROUP_KEYS = (
     "dht_lookup_delay",
     "seed_objects",
     "fetch",
+    "host",
 )
 """The keys of a ``[[groups]]`` table, which ``[defaults]`` may set for every group."""
 
@@ -255,7 +258,7 @@ def parse_scenario(
     max_sim_time_s = top.duration("max_sim_time_s", 3600.0)
     if max_sim_time_s <= 0:
         raise top.error("max_sim_time_s", "must be > 0 seconds")
-    for key in NAMED_ARRAYS:
+    for key in (*NAMED_ARRAYS, "hosts"):
         _check_entries(raw.get(key), key, source, limits)
     network = _network(top.get("network", {}), source)
     objects = _objects(top.get("objects", []), source, limits)
@@ -263,7 +266,8 @@ def parse_scenario(
     for key in GROUP_KEYS:
         defaults.get(key)
     defaults.done()
-    groups = _groups(top.get("groups", []), defaults.data, objects, network, source, limits)
+    hosts = parse_hosts(top.get("hosts", {}), source)
+    groups = _groups(top.get("groups", []), defaults.data, objects, network, hosts, source, limits)
     if limits is not None and sum(g.count for g in groups) > limits.peers:
         biggest = max(groups, key=lambda g: g.count)
         raise ScenarioError(
@@ -299,6 +303,7 @@ def parse_scenario(
         registry=registry,
         faults=faults,
         sweep=sweep,
+        hosts=hosts,
         source=source,
         raw=raw,
         limits=limits,
@@ -310,8 +315,9 @@ def parse_scenario(
 
 
 def _check_entries(value: Any, path: str, source: str, limits: Limits | None) -> None:
-    """Refuse a list of more than ``limits.entries`` entries."""
-    if limits is not None and isinstance(value, list) and len(value) > limits.entries:
+    """Refuse a list (or a table of tables, as ``[hosts]``) of more than ``limits.entries``
+    entries."""
+    if limits is not None and isinstance(value, list | Mapping) and len(value) > limits.entries:
         raise ScenarioError(
             f"{source}: {path}: {len(value):,} entries; allowed: up to {limits.entries:,} "
             f"({ALLOW_LARGE})"
@@ -603,6 +609,7 @@ def _groups(
     defaults: Mapping[str, Any],
     objects: tuple[ObjectSpec, ...],
     network: NetworkSpec,
+    hosts: Mapping[str, HostPreset],
     source: str,
     limits: Limits | None,
 ) -> tuple[GroupSpec, ...]:
@@ -636,6 +643,8 @@ def _groups(
         dht_delay = t.duration("dht_lookup_delay", 1.0)
         holds = _holds(t, by_object, source, limits)
         fetch = _fetch(t, names, source)
+        host_name = t.string("host", "ideal", (*PRESETS, *hosts))
+        host = hosts[host_name] if host_name in hosts else PRESETS[host_name]
         if fetch is not None and fetch.pattern == "dag-walk":
             target = next(o for o in objects if o.name == fetch.object)
             if target.type == "blocks" and target.count > 1:
@@ -674,6 +683,7 @@ def _groups(
                 dht_lookup_delay_s=dht_delay,
                 seed_objects=holds,
                 fetch=fetch,
+                host=host,
             )
         )
     return tuple(out)

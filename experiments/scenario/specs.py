@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from experiments.hosts import PRESETS, HostPreset
 from experiments.scenario.limits import DEFAULT_LIMITS, Limits
 from models.peer import STRATEGIES
 from sim.latency import LatencyModel, RegionMatrixLatency
@@ -123,6 +124,9 @@ class GroupSpec:
     dht_lookup_delay_s: float = 1.0
     seed_objects: tuple[HoldSpec, ...] = ()
     fetch: FetchSpec | None = None
+    host: HostPreset = PRESETS["ideal"]
+    """The machine its members run on: a preset of :mod:`experiments.hosts` or a host the
+    scenario defines (``host.name`` is what the file names)."""
 
     def members(self) -> list[str]:
         return [f"{self.name}-{i}" for i in range(self.count)]
@@ -172,6 +176,8 @@ class Scenario:
     faults: tuple[FaultSpec, ...] = ()
     """What goes wrong during the run (scheduled by :mod:`experiments.faults`)."""
     sweep: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    hosts: Mapping[str, HostPreset] = field(default_factory=dict)
+    """The hosts the file defines (``[hosts.<name>]``), by name; presets are not listed."""
     source: str = "<scenario>"
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
     limits: Limits | None = field(default=DEFAULT_LIMITS, repr=False, compare=False)

@@ -16,11 +16,38 @@ from typing import Any, TypeVar, overload
 from experiments.scenario.errors import ScenarioError
 from sim.units import brief, check_number, parse_bandwidth, parse_duration, parse_size
 
-__all__ = ["NAME_MAX", "Table"]
+__all__ = ["NAME_MAX", "Table", "choices_text", "name_problem"]
 
 NAME_MAX = 200
 """Longest name or other string in a scenario (characters): names make run ids, file names,
 table cells and figure labels."""
+
+_CHOICES_SHOWN = 20
+"""Allowed values an error lists before it says how many there are in all."""
+
+
+def choices_text(choices: tuple[str, ...]) -> str:
+    """The allowed values for an error message: all of them, or the first
+    :data:`_CHOICES_SHOWN` and how many there are (a file may define thousands of hosts)."""
+    if len(choices) <= _CHOICES_SHOWN:
+        return ", ".join(choices)
+    return f"{', '.join(choices[:_CHOICES_SHOWN])}, ... ({len(choices):,} in all)"
+
+
+def name_problem(value: str) -> str | None:
+    """What breaks the name rules in ``value`` (1 to :data:`NAME_MAX` printable characters, not
+    blank), or ``None``."""
+    if value == "":
+        return "empty; allowed: a name of 1 to 200 printable characters"
+    if len(value) > NAME_MAX:
+        return f"too long ({len(value)} characters); allowed: up to {NAME_MAX}"
+    if not value.strip():
+        return f"blank ({value!r}); allowed: a name with a visible character"
+    bad = next((c for c in value if unicodedata.category(c)[0] == "C"), None)
+    if bad is not None:
+        return f"must not contain {bad!r}; got {brief(value)}; allowed: printable characters"
+    return None
+
 
 _T = TypeVar("_T")
 
@@ -70,7 +97,7 @@ class Table:
         if not isinstance(value, str):
             raise self.error(key, f"must be a string, got {brief(value)}")
         if choices is not None and value not in choices:
-            raise self.error(key, f"unknown value {brief(value)}; allowed: {', '.join(choices)}")
+            raise self.error(key, f"unknown value {brief(value)}; allowed: {choices_text(choices)}")
         if len(value) > NAME_MAX:
             raise self.error(key, f"too long ({len(value)} characters); allowed: up to {NAME_MAX}")
         return value
@@ -81,14 +108,9 @@ class Table:
         value = self.string(key)
         if value is None or value == "":
             raise self.error(key, required)
-        if not value.strip():
-            raise self.error(key, f"blank ({value!r}); allowed: a name with a visible character")
-        bad = next((c for c in value if unicodedata.category(c)[0] == "C"), None)
-        if bad is not None:
-            raise self.error(
-                key,
-                f"must not contain {bad!r}; got {brief(value)}; allowed: printable characters",
-            )
+        problem = name_problem(value)
+        if problem is not None:
+            raise self.error(key, problem)
         return value
 
     def integer(self, key: str, default: int, minimum: int = 0, maximum: float = math.inf) -> int:

@@ -10,6 +10,7 @@ from typing import Any
 
 import tomli_w
 
+from experiments.scenario.load_hosts import host_dict
 from experiments.scenario.specs import Duration, FaultSpec, Scenario
 
 __all__ = ["fault_dict", "resolved_dict", "write_resolved"]
@@ -61,6 +62,7 @@ def resolved_dict(scenario: Scenario) -> dict[str, Any]:
             "blockstore_latency": g.blockstore_latency_s,
             "routing": g.routing,
             "dht_lookup_delay": g.dht_lookup_delay_s,
+            "host": g.host.name,
             "seed_objects": [
                 {
                     "object": h.object,
@@ -97,6 +99,8 @@ def resolved_dict(scenario: Scenario) -> dict[str, Any]:
         "objects": objects,
         "groups": groups,
     }
+    if scenario.hosts:
+        out["hosts"] = {name: host_dict(p) for name, p in scenario.hosts.items()}
     if scenario.faults:
         out["faults"] = [fault_dict(f) for f in scenario.faults]
     if scenario.sweep:

@@ -21,8 +21,8 @@ from models.master.wantmanager import WantManager
 from models.routing import ProviderQueryManager
 
 if TYPE_CHECKING:
+    from models.client import ClientHost
     from models.messages import Message
-    from models.peer import Peer
 
 __all__ = ["MasterClient"]
 
@@ -39,7 +39,10 @@ class MasterClient:
     """
 
     def __init__(
-        self, peer: Peer, cfg: MasterConfig, policy: Callable[[MasterConfig], Any] | None = None
+        self,
+        peer: ClientHost,
+        cfg: MasterConfig,
+        policy: Callable[[MasterConfig], Any] | None = None,
     ) -> None:
         self.peer = peer
         self.cfg = cfg

@@ -11,7 +11,7 @@ the want from the ledger and the task from the queue, which freezes the peer
 cache answers ``GetSize``; see :mod:`models.blockstore`). ``AddBlocks`` (new local blocks)
 pushes a one-task block for every ledger that wants one: how leeches reseed each other.
 
-**Workers** (:mod:`models.engine_workers`: engine task workers paired with Bitswap send
+**Workers** (:mod:`models.decision.engine_workers`: engine task workers paired with Bitswap send
 workers through the unbuffered outbox, ``workSignal``, the 100 ms ticker, blockstore reads;
 ``decision/engine.go@v0.1.11``, ``workers.go@v0.1.11``). ``engine_task_workers`` is 1 in v0.1.8,
 8 from v0.1.9; ``parallel_blockstore_reads`` is off in v0.1.8 (reads one after another). What is
@@ -33,15 +33,15 @@ Disconnecting a peer does not clear its queued tasks (as in v0.1.11): they are s
 and handed to ``send_response``, which must cope; ``MessageSent`` re-creates the ledger
 (``findOrCreate``).
 
-Cost: that of the workers (:mod:`models.engine_workers`); no SimPy process.
+Cost: that of the workers (:mod:`models.decision.engine_workers`); no SimPy process.
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable
 
-from models.engine_workers import EngineHost, EngineWorkers
-from models.ledgers import Ledgers
+from models.decision.engine_workers import EngineHost, EngineWorkers
+from models.decision.ledgers import Ledgers
 from models.master.config import MasterConfig
 from models.master.ledger import Ledger
 from models.master.peertaskqueue import PeerTaskQueue, Task, TaskBlock

@@ -30,7 +30,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Hashable, Iterable
 
-from models.trackerheap import TrackerHeap
+from models.decision.trackerheap import TrackerHeap
 
 __all__ = ["PeerTaskQueue", "PeerTracker", "Task", "TaskBlock", "peer_compare"]
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterable
 from typing import TYPE_CHECKING
 
+from models.cidqueue import CidQueue
 from models.master.config import MasterConfig
 from models.master.sessionpeers import SessionPeerManager
 from models.master.splitter import RequestSplitter
@@ -36,44 +37,6 @@ if TYPE_CHECKING:
     from sim.network import Network
 
 __all__ = ["MasterSession"]
-
-
-class _CidQueue:
-    """``session/cidqueue.go``: a FIFO with O(1) membership and lazy removal."""
-
-    __slots__ = ("_items", "_pos", "_set")
-
-    def __init__(self) -> None:
-        self._items: list[int] = []
-        self._pos = 0
-        self._set: set[int] = set()
-
-    def push(self, cid: int) -> None:
-        if cid not in self._set:
-            self._set.add(cid)
-            self._items.append(cid)
-
-    def pop(self) -> int | None:
-        items = self._items
-        while self._pos < len(items):
-            cid = items[self._pos]
-            self._pos += 1
-            if cid in self._set:
-                self._set.discard(cid)
-                if self._pos > 1024 and self._pos * 2 > len(items):
-                    del items[: self._pos]
-                    self._pos = 0
-                return cid
-        return None
-
-    def remove(self, cid: int) -> None:
-        self._set.discard(cid)
-
-    def __contains__(self, cid: int) -> bool:
-        return cid in self._set
-
-    def __len__(self) -> int:
-        return len(self._set)
 
 
 class MasterSession:
@@ -94,7 +57,7 @@ class MasterSession:
         self._net = net
         self._wm = wantmanager
         self._rng = rng
-        self.to_fetch = _CidQueue()
+        self.to_fetch = CidQueue()
         self.live: dict[int, float] = {}
         self.past: set[int] = set()
         self.peers = SessionPeerManager(cfg, lambda: net.env.now, rng, find_providers)

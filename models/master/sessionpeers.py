@@ -1,12 +1,13 @@
 """master's session peer manager: the "peer optimizer" (``sessionpeermanager/*.go@v0.1.8``).
 
-A peer joins a session when it sends a block the session is interested in (even a duplicate)
-or when a provider search returns it. Each peer keeps a latency EWMA (weight 0.5,
-``newLatencyWeight``, peerdata.go); a sample is the time from the want sent *to that peer* (or,
-failing that, from the CID's last broadcast) to the block's arrival from it. Every targeted want
-arms a 5 s timeout (``defaultTimeoutDuration``): if it expires before the block arrived from
-anyone, the peer gets a ~5 s sample, a penalty. ``get_optimized_peers`` returns at most 32
-peers: those with a latency sorted by it, then the others in a fresh random order.
+A peer joins a session when it sends a block the session is interested in (even a duplicate) or
+when a provider search returns it. Each peer keeps a latency EWMA, go-bitswap's own (weight 0.5,
+``newLatencyWeight``, ``sessionpeermanager/peerdata.go@v0.1.8``); a sample is the time from the
+want sent *to that peer* (or, failing that, from the CID's last broadcast) to the block's
+arrival from it. Every targeted want arms a 5 s timeout (``defaultTimeoutDuration``): if it
+expires before the block arrived from anyone, the peer gets a ~5 s sample, a penalty.
+``get_optimized_peers`` returns at most 32 peers: those with a latency sorted by it, then the
+others in a fresh random order.
 
 Timers: go-bitswap arms one ``time.AfterFunc`` per (peer, want). Here the deadlines sit in one
 heap per session and are processed lazily, in deadline order, before anything reads or writes

@@ -21,8 +21,8 @@ from collections.abc import Hashable
 from typing import TYPE_CHECKING, Protocol
 
 from models.master.config import MasterConfig
+from models.master.wantlist import SessionTrackedWantlist
 from models.messages import MAX_PRIORITY, Message
-from models.wantlist import SessionTrackedWantlist
 from sim.timers import ResettableTimer
 
 if TYPE_CHECKING:
@@ -35,9 +35,10 @@ WantEntry = tuple[int, int, bool]
 
 
 class WantHost(Protocol):
-    """What the want path needs from its peer."""
+    """What the want path needs from its peer (a part of :class:`~models.client.ClientHost`)."""
 
-    net: Network
+    @property
+    def net(self) -> Network: ...
 
     def send_want_message(self, dst: Hashable, msg: Message) -> None: ...
 

@@ -24,13 +24,13 @@ from models.poc.peermanager import PeerManager
 from models.poc.policy import WantPolicy
 from models.poc.presence import BlockPresenceManager, SessionInterestManager
 from models.poc.session import PocSession
+from models.poc.sessionwantlist import SessionWantlist
 from models.poc.wantsender import SessionWantSender
 from models.routing import ProviderQueryManager
-from models.sessionwantlist import SessionWantlist
 
 if TYPE_CHECKING:
+    from models.client import ClientHost
     from models.messages import Message
-    from models.peer import Peer
 
 __all__ = ["PocClient"]
 
@@ -53,7 +53,7 @@ class PocClient:
     want_sender_class: type = SessionWantSender
 
     def __init__(
-        self, peer: Peer, cfg: PocConfig, policy: Callable[[PocConfig], Any] | None = None
+        self, peer: ClientHost, cfg: PocConfig, policy: Callable[[PocConfig], Any] | None = None
     ) -> None:
         self.peer = peer
         self.cfg = cfg

@@ -26,7 +26,8 @@ _PERIODS = (
 PEER_CHOICES = ("first-responder", "lowest-latency", "random")
 """How the want sender picks among equally good peers: ``first-responder`` (go-bitswap:
 weighted by how often each peer delivered a block first), ``lowest-latency`` (smallest
-measured want-block round trip first), ``random`` (uniform)."""
+measured want-block round trip first: the project's own EWMA, which v0.2.0 does not keep),
+``random`` (uniform)."""
 
 DONT_HAVE_LATENCY_SOURCES = ("rtt", "one-way", "unknown")
 """What the DONT_HAVE timeout takes as the peer's latency: ``rtt`` (a real libp2p host: the

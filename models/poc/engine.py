@@ -35,7 +35,7 @@ one was a DONT_HAVE or the new one has the block); a want-block task with the bl
 Work = block size. A new task is dropped if a task for that CID is being sent (active) and it
 brings neither a want-block nor a "have block" that the active ones lack (``HasNewInfo``).
 
-**Workers** (:mod:`models.engine_workers`: engine task workers paired with Bitswap send
+**Workers** (:mod:`models.decision.engine_workers`: engine task workers paired with Bitswap send
 workers through the unbuffered outbox, ``workSignal``, the 100 ms ticker, blockstore reads;
 ``internal/decision/engine.go@v0.2.0``, ``workers.go@v0.2.0``): ``engine_task_workers`` (8)
 engine workers and ``send_workers`` (8) send workers, as in master. Signals come from a request
@@ -58,7 +58,7 @@ own:
   whose block is not there becomes a DONT_HAVE if its want asked for one, else nothing. A
   response with nothing in it is dropped, its tasks done without a signal.
 * *Send*: the wire message is built fresh (``sendBlocks``: ``bsmsg.New(false)`` with the
-  presences and blocks only; ``pendingBytes`` never reaches the wire, ``reference`` §2.4). The
+  presences and blocks only, so ``pendingBytes`` never reaches the wire). The
   send worker first runs ``MessageSent``: a sent block counts its bytes and removes the CID's
   want of either type (``RemoveType(c, Block)``); a sent HAVE removes a want-have but not a
   want-block (``RemoveType(c, Have)``); a DONT_HAVE removes nothing. Then
@@ -70,7 +70,7 @@ the ledgers in ``add_blocks``, the blocks and presences of a response); goroutin
 fixed order (woken pairs before new pairs); when a token and a tick are both ready Go picks at
 random, here the token. Disconnecting a peer does not clear its queued tasks (as in Go).
 
-Cost: that of the workers (:mod:`models.engine_workers`); no SimPy process.
+Cost: that of the workers (:mod:`models.decision.engine_workers`); no SimPy process.
 """
 
 from __future__ import annotations
@@ -78,15 +78,24 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Protocol, cast
 
-from models import engine_workers
-from models.engine_workers import EngineWorkers
-from models.ledgers import Ledgers
+from models.decision import engine_workers
+from models.decision.engine_workers import EngineWorkers
+from models.decision.ledgers import Ledgers
 from models.messages import Message, PresenceType, WantType, presence_wire_size
 from models.poc.config import PocConfig
 from models.poc.ledger import Ledger
 from models.poc.peertaskqueue import PeerTaskQueue, Task
 
-__all__ = ["BitswapTask", "BitswapTaskMerger", "EngineHost", "PocEngine", "block_presence_size"]
+__all__ = [
+    "BitswapTask",
+    "BitswapTaskMerger",
+    "EngineHost",
+    "PocEngine",
+    "block_presence_size",
+    "dont_have_task",
+    "have_block_task",
+    "new_block_task",
+]
 
 
 class EngineHost(engine_workers.EngineHost, Protocol):
@@ -106,7 +115,12 @@ def block_presence_size(cid_version: int) -> int:
 class BitswapTask(Task):
     """A queue task with what it is about (``taskData``,
     ``internal/decision/taskmerger.go@v0.2.0``) in its own fields rather than in ``data``: one
-    object per want instead of two."""
+    object per want instead of two.
+
+    The flags are keyword-only. The engine builds one task per want, through the factories
+    :func:`have_block_task`, :func:`dont_have_task` and :func:`new_block_task` (the three
+    ``peertask.Task{...}`` of ``internal/decision/engine.go@v0.2.0``), which fill the slots
+    without a keyword call."""
 
     __slots__ = ("block_size", "have_block", "is_want_block", "send_dont_have")
 
@@ -115,6 +129,7 @@ class BitswapTask(Task):
         topic: int,
         priority: int,
         work: int,
+        *,
         is_want_block: bool,
         send_dont_have: bool,
         block_size: int,
@@ -140,6 +155,57 @@ class BitswapTask(Task):
             f"is_want_block={self.is_want_block}, send_dont_have={self.send_dont_have}, "
             f"block_size={self.block_size}, have_block={self.have_block})"
         )
+
+
+_new = object.__new__
+
+
+def have_block_task(
+    cid: int, priority: int, work: int, is_want_block: bool, send_dont_have: bool, size: int
+) -> BitswapTask:
+    """``MessageReceived``, a want for a block we have (``HaveBlock: true``, its size)."""
+    t = _new(BitswapTask)
+    t.topic = cid
+    t.priority = priority
+    t.work = work
+    t.data = None
+    t.is_want_block = is_want_block
+    t.send_dont_have = send_dont_have
+    t.block_size = size
+    t.have_block = True
+    return t
+
+
+def dont_have_task(cid: int, priority: int, work: int, is_want_block: bool) -> BitswapTask:
+    """``MessageReceived``, a want with ``sendDontHave`` for a block we lack: answered with
+    DONT_HAVE (``HaveBlock: false``, size 0)."""
+    t = _new(BitswapTask)
+    t.topic = cid
+    t.priority = priority
+    t.work = work
+    t.data = None
+    t.is_want_block = is_want_block
+    t.send_dont_have = True
+    t.block_size = 0
+    t.have_block = False
+    return t
+
+
+def new_block_task(
+    cid: int, priority: int, work: int, is_want_block: bool, size: int
+) -> BitswapTask:
+    """``ReceiveFrom``, a block just stored that a ledger wants (``HaveBlock: true``,
+    ``SendDontHave: false``)."""
+    t = _new(BitswapTask)
+    t.topic = cid
+    t.priority = priority
+    t.work = work
+    t.data = None
+    t.is_want_block = is_want_block
+    t.send_dont_have = False
+    t.block_size = size
+    t.have_block = True
+    return t
 
 
 def _bt(task: Task) -> BitswapTask:
@@ -252,16 +318,14 @@ class PocEngine(EngineWorkers[PeerTaskQueue, _Popped]):
             if size is None:
                 if e.send_dont_have:
                     tasks.append(
-                        BitswapTask(
-                            cid, e.priority, presence_work, want_type == _BLOCK, True, 0, False
-                        )
+                        dont_have_task(cid, e.priority, presence_work, want_type == _BLOCK)
                     )
                 continue  # else recorded in the ledger only; add_blocks may answer it
             # _send_as_block(want_type, size)
             as_block = want_type == _BLOCK or size <= max_as_block
             task_work = size if as_block else presence_work
             tasks.append(
-                BitswapTask(cid, e.priority, task_work, as_block, e.send_dont_have, size, True)
+                have_block_task(cid, e.priority, task_work, as_block, e.send_dont_have, size)
             )
         if tasks:
             queue.push_tasks(src, tasks)
@@ -294,7 +358,7 @@ class PocEngine(EngineWorkers[PeerTaskQueue, _Popped]):
                 task_work = size if as_block else presence_work
                 push(
                     ledger.partner,
-                    [BitswapTask(cid, want >> 1, task_work, as_block, False, size, True)],
+                    [new_block_task(cid, want >> 1, task_work, as_block, size)],
                 )
         else:
             for ledger in self.ledgers.values():
@@ -306,9 +370,7 @@ class PocEngine(EngineWorkers[PeerTaskQueue, _Popped]):
                         continue
                     as_block = not want & 1 or size <= max_as_block
                     task_work = size if as_block else presence_work
-                    tasks.append(
-                        BitswapTask(cid, want >> 1, task_work, as_block, False, size, True)
-                    )
+                    tasks.append(new_block_task(cid, want >> 1, task_work, as_block, size))
                 if tasks:
                     # One push per ledger: the same as pushing its tasks one by one (in order).
                     work = True

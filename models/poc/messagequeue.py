@@ -28,7 +28,16 @@ from collections.abc import Callable, Hashable, Iterable
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
-from models.messages import MAX_PRIORITY, Entry, Message, WantType, entry_size_poc_limit
+from models.messages import (
+    MAX_PRIORITY,
+    Entry,
+    Message,
+    WantType,
+    broadcast_entry,
+    cancel_entry,
+    entry_size_poc_limit,
+    want_entry,
+)
 from models.poc.config import PocConfig
 from models.poc.packedwant import WantTable, unpack_want
 from sim.timers import ResettableTimer
@@ -89,6 +98,17 @@ class _RecallWantlist:
             self._add(self.pending, cid, want)
 
 
+class _PendingWant:
+    """A want-block waiting for its answer: when it was sent, and whether it still waits (a
+    cancel clears ``active``; the queue entry is dropped when reached)."""
+
+    __slots__ = ("active", "sent_at")
+
+    def __init__(self, sent_at: float) -> None:
+        self.sent_at = sent_at
+        self.active = True
+
+
 class DontHaveTimeoutManager:
     """Simulated DONT_HAVEs for want-blocks that get no answer (one per message queue)."""
 
@@ -97,8 +117,8 @@ class DontHaveTimeoutManager:
     def __init__(self, net: Network, on_timeout: Callable[[list[int]], None]) -> None:
         self._net = net
         self._on_timeout = on_timeout
-        self._active: dict[int, list] = {}  # cid -> [sent_at, active]
-        self._queue: deque[tuple[int, list]] = deque()
+        self._active: dict[int, _PendingWant] = {}
+        self._queue: deque[tuple[int, _PendingWant]] = deque()  # in the order sent
         self._timer = ResettableTimer(net, self._check)
         self.started = False
         self.timeout_s = 0.0
@@ -114,7 +134,7 @@ class DontHaveTimeoutManager:
         was_empty = not self._active
         for cid in cids:
             if cid not in self._active:
-                entry = [now, True]
+                entry = _PendingWant(now)
                 self._active[cid] = entry
                 self._queue.append((cid, entry))
         if was_empty:
@@ -128,7 +148,7 @@ class DontHaveTimeoutManager:
         """A CANCEL for ``cid`` (the block arrived): stop its timeout, if any."""
         entry = self._active.pop(cid, None)
         if entry is not None:
-            entry[1] = False
+            entry.active = False
 
     def _check(self) -> None:
         queue = self._queue
@@ -139,8 +159,8 @@ class DontHaveTimeoutManager:
         expired = []
         while queue:
             cid, entry = queue[0]
-            if entry[1]:
-                if now - entry[0] < timeout - 1e-12:
+            if entry.active:
+                if now - entry.sent_at < timeout - 1e-12:
                     break
                 expired.append(cid)
                 del self._active[cid]
@@ -148,7 +168,7 @@ class DontHaveTimeoutManager:
         if expired:
             self._net.call_soon(lambda: self._on_timeout(expired))  # go fireTimeout(...)
         if queue:
-            self._timer.reset(queue[0][1][0] + timeout - now)
+            self._timer.reset(queue[0][1].sent_at + timeout - now)
 
     def shutdown(self) -> None:
         self._timer.stop()
@@ -193,7 +213,9 @@ class MessageQueue:
         self.messages_sent = 0
         # Most bytes one entry can count against max_message_size_bytes (a negative priority
         # takes 10 B): below limit / this many entries, _extract need not size them.
-        self._max_entry_bytes = entry_size_poc_limit(Entry(0, -1, True, HAVE, True), cid_version)
+        self._max_entry_bytes = entry_size_poc_limit(
+            Entry(0, -1, cancel=True, want_type=HAVE, send_dont_have=True), cid_version
+        )
 
     # ------------------------------------------------------------------ adding work
     def add_broadcast_want_haves(self, cids: Iterable[int]) -> None:
@@ -255,7 +277,7 @@ class MessageQueue:
 
     def _signal(self) -> None:
         """``signalWorkReady`` as handled by ``runQueue``: debounce, cutoff, max delay."""
-        now = self._net.env._now  # SimPy's clock without its property (hot)
+        now = self._net.env.now  # a plain attribute (sim.kernel.Environment): hot
         scheduled = self._work_scheduled
         if scheduled is None:
             scheduled = self._work_scheduled = now
@@ -380,7 +402,7 @@ class MessageQueue:
             bcst_type = HAVE if self.supports_have else BLOCK
             # Priorities are unique (one counter per queue): reverse order is by priority alone.
             for cid, want in _by_priority_desc(bcst_pending):
-                entries[cid] = Entry(cid, want >> 1, False, bcst_type, False)
+                entries[cid] = broadcast_entry(cid, want >> 1, bcst_type)
         wants_pending = self.peer_wants.pending
         if wants_pending:
             supports_have = self.supports_have
@@ -398,14 +420,14 @@ class MessageQueue:
                 if cid in entries:
                     add_entry(cid, prio, wtype, send_dont_have=True)
                 else:
-                    entries[cid] = Entry(cid, prio, False, wtype, True)
+                    entries[cid] = want_entry(cid, prio, wtype)
         cancels = self.cancels
         if cancels:
             for cid in cancels:
                 if cid in entries:
                     msg.add_cancel(cid)
                 else:
-                    entries[cid] = Entry(cid, 0, True, BLOCK, False)
+                    entries[cid] = cancel_entry(cid)
             cancels.clear()
         return msg, want_blocks
 

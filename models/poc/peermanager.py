@@ -140,6 +140,10 @@ class PeerManager:
         self.queues: dict[Hashable, MessageQueue] = {}
         self._refcount: dict[Hashable, int] = {}
         self.pwm = PeerWantManager()
+        self.epochs: dict[Hashable, int] = {}
+        """Peer -> how many times it has connected. The peer want manager forgets what a peer
+        was sent when it disconnects: what a want sender remembers of sending to the peer
+        (its piggy-back cursor) holds only within one epoch."""
 
     def connected(self, peer: Hashable, initial_want_haves: list[int]) -> None:
         """``Connected``: a new peer gets the broadcast want-haves."""
@@ -148,6 +152,7 @@ class PeerManager:
             queue = self.queues[peer] = self._make_queue(peer)
         self._refcount[peer] = self._refcount.get(peer, 0) + 1
         if self._refcount[peer] == 1:
+            self.epochs[peer] = self.epochs.get(peer, 0) + 1
             self.pwm.add_peer(peer)
             self.pwm.prepare_send_wants(peer, [], initial_want_haves)
             queue.add_broadcast_want_haves(initial_want_haves)

@@ -38,7 +38,7 @@ from collections.abc import Hashable, Iterable
 from operator import attrgetter
 from typing import Any, Protocol
 
-from models.trackerheap import TrackerHeap
+from models.decision.trackerheap import TrackerHeap
 
 __all__ = [
     "DefaultTaskMerger",

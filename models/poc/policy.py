@@ -27,7 +27,7 @@ called with the peer's config once per session)::
             return flat[: max(0, 2 - outstanding)]
 
 A policy sees the session through a :class:`PolicyView`: its random generator, first-responder
-counts and measured want-block round trips.
+counts and measured want-block round trips (the last are the project's own addition).
 """
 
 from __future__ import annotations
@@ -52,7 +52,8 @@ class PolicyView(Protocol):
         ...
 
     def latency_s(self, peer: Hashable) -> float | None:
-        """EWMA (weight 0.5) of ``peer``'s want-block -> block round trips, seconds."""
+        """EWMA (weight 0.5) of ``peer``'s want-block -> block round trips, seconds, or None.
+        The project's own measure: go-bitswap v0.2.0 keeps no per-peer latency in a session."""
         ...
 
 

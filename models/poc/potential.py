@@ -2,7 +2,8 @@
 
 From the poc branch as it stood for the first published comparisons
 (``session/sessionpotentialmanager.go`` and ``session/potentialthresholdmanager.go`` @
-``refs/heads/feat/proto-ext-poc-profiling`` 164b203, ``reference/bitswap-protocol.md`` §3.4).
+``refs/heads/feat/proto-ext-poc-profiling`` 164b203, 2019-11-06; why this commit:
+``docs/poc.md``, "The want-potential variant").
 It replaced v0.2.0's session want sender; everything else (block presence manager, peer want
 manager, message queues, engine) is as in :mod:`models.poc`, except that this variant had no
 DONT_HAVE timeouts and no peer pruning.
@@ -40,6 +41,7 @@ import numpy as np
 from models.poc.client import PocClient
 from models.poc.config import PocConfig
 from models.poc.policy import WantPolicy
+from models.poc.wantsender import WantSets, for_peer
 
 if TYPE_CHECKING:
     from models.poc.peermanager import PeerManager
@@ -166,7 +168,8 @@ class SessionPotentialManager:
         self._count = 0
         self._dirty: dict[int, None] = {}
         self._log: list[int] = []
-        self._cursor: dict[Hashable, int] = {}
+        self._cursor: dict[Hashable, tuple[int, int]] = {}
+        """Peer -> (connection epoch, length of :attr:`_log` when it was last piggy-backed)."""
         self.pruned = 0  # this variant never prunes
 
     # ------------------------------------------------------------------ PolicyView
@@ -290,9 +293,7 @@ class SessionPotentialManager:
 
     # ------------------------------------------------------------------ sending
     def _send_next_wants(self, newly_available: list[Hashable]) -> None:
-        to_send: dict[Hashable, tuple[dict[int, None], dict[int, None]]] = {
-            p: ({}, {}) for p in newly_available
-        }
+        to_send: dict[Hashable, WantSets] = {p: WantSets() for p in newly_available}
         threshold = self.threshold.threshold
         wants = self.wants
         heap = []
@@ -323,20 +324,26 @@ class SessionPotentialManager:
             w.sent_potential += potential
             if w.best > 0 and w.sent_potential < threshold:
                 heapq.heappush(heap, (-w.best, w.sent_potential, w.start, cid))
-            to_send.setdefault(peer, ({}, {}))[0][cid] = None
+            for_peer(to_send, peer).want_blocks[cid] = None
             for other in self.peers:
                 if other != peer:
-                    to_send.setdefault(other, ({}, {}))[1][cid] = None
+                    for_peer(to_send, other).want_haves[cid] = None
         log = self._log
-        for peer, (blocks, haves) in to_send.items():
+        epochs = self._pm.epochs
+        for peer, sets in to_send.items():
+            blocks = sets.want_blocks
+            haves = sets.want_haves
             sent_wb = self.sent_want_blocks.setdefault(peer, set())
             # piggy-back: every peer in this round gets want-haves for the wants never sent to
-            # it as want-block (the ones added since it was last given them: the peer want
-            # manager drops the rest anyway)
-            for cid in log[self._cursor.get(peer, 0) :]:
+            # it as want-block (the ones added since it was last given them in this connection:
+            # the peer want manager drops the others anyway)
+            epoch = epochs.get(peer, 0)
+            cursor = self._cursor.get(peer)
+            start = cursor[1] if cursor is not None and cursor[0] == epoch else 0
+            for cid in log[start:]:
                 if cid in wants and cid not in blocks and cid not in sent_wb:
                     haves[cid] = None
-            self._cursor[peer] = len(log)
+            self._cursor[peer] = (epoch, len(log))
             wb = list(blocks)
             wh = [c for c in haves if c not in blocks]
             self._pm.send_wants(peer, wb, wh)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
 
-from models.sessionwantlist import SessionWantlist
+from models.poc.sessionwantlist import SessionWantlist
 
 __all__ = ["BlockPresenceManager", "SessionInterestManager"]
 

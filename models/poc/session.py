@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from models.master.session import _CidQueue
+from models.cidqueue import CidQueue
 from models.poc.config import PocConfig
 from models.poc.policy import WantPolicy
 from sim.timers import ResettableTimer
@@ -48,7 +48,7 @@ class PocSession:
         self._net = client.peer.net
         self._rng = rng
         self._find_providers = find_providers
-        self.to_fetch = _CidQueue()
+        self.to_fetch = CidQueue()
         self.live: dict[int, float] = {}
         self.latency_total_s = 0.0
         self.latency_count = 0

@@ -18,8 +18,9 @@ On every change (CIDs added, blocks / HAVEs / DONT_HAVEs from a peer, a peer joi
   which broadcasts want-haves and searches for providers;
 * **send**: newly joined peers get want-haves for every pending want; every want without an
   outstanding want-block gets one to the peer(s) the policy picks (:mod:`models.poc.policy`),
-  and want-haves to the others; peers receiving want-blocks also get want-haves for every other
-  want never sent to them as want-block ("piggy-backed").
+  and want-haves to the others; every peer the round sends anything to also gets want-haves
+  for every other want never sent to it as want-block ("piggy-backed",
+  ``getPiggybackWantHaves``).
 
 Modelling notes. go-bitswap runs this on its own goroutine, batching up to 128 changes; here
 each change is applied when it happens. go-bitswap recomputes each want's best peer (one random
@@ -28,8 +29,11 @@ when the want-block is sent, from the same presence state, which gives the same 
 with fewer draws. go-bitswap iterates its wants map in random order; here wants are visited in
 the order they were added, and only those whose state changed (the result is the same set of
 messages; only the order of entries, hence their priorities within one round, differs). The
-piggy-back step sends each peer the wants added since it was last given them, which reaches the
-same want-haves as go-bitswap's full scan after its peer want manager drops duplicates.
+piggy-back step sends each peer the wants added since it was last given them in its current
+connection, which reaches the same want-haves as go-bitswap's full scan after its peer want
+manager drops duplicates (that manager forgets a peer that disconnects, so a reconnected peer
+is given every want again). ``tests/test_poc_wantsender.py`` checks both shortcuts against
+go's full scan.
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ if TYPE_CHECKING:
     from models.poc.presence import BlockPresenceManager
     from sim.network import Network
 
-__all__ = ["DONT_HAVE", "HAVE", "UNKNOWN", "SessionWantSender", "WantInfo"]
+__all__ = ["DONT_HAVE", "HAVE", "UNKNOWN", "SessionWantSender", "WantInfo", "WantSets", "for_peer"]
 
 DONT_HAVE, UNKNOWN, HAVE = 0, 1, 2
 """Block presence classes (``BPDontHave < BPUnknown < BPHave``)."""
@@ -62,6 +66,25 @@ class WantInfo:
         self.presence: dict[Hashable, int] = {}
         self.sent_to: list[Hashable] = []
         self.exhausted = False
+
+
+class WantSets:
+    """What one round sends one peer (go's ``wantSets``): its want-blocks and want-haves, each a
+    dict used as an insertion-ordered set of CIDs."""
+
+    __slots__ = ("want_blocks", "want_haves")
+
+    def __init__(self) -> None:
+        self.want_blocks: dict[int, None] = {}
+        self.want_haves: dict[int, None] = {}
+
+
+def for_peer(sends: dict[Hashable, WantSets], peer: Hashable) -> WantSets:
+    """``allWants.forPeer``: ``peer``'s sets in ``sends``, created empty on first use."""
+    sets = sends.get(peer)
+    if sets is None:
+        sets = sends[peer] = WantSets()
+    return sets
 
 
 class SessionWantSender:
@@ -99,7 +122,8 @@ class SessionWantSender:
         self.first_responder: dict[Hashable, int] = {}
         self._dirty: dict[int, None] = {}
         self._log: list[int] = []
-        self._cursor: dict[Hashable, int] = {}
+        self._cursor: dict[Hashable, tuple[int, int]] = {}
+        """Peer -> (connection epoch, length of :attr:`_log` when it was last piggy-backed)."""
         self._wb_sent_at: dict[tuple[Hashable, int], float] = {}
         self._latency: dict[Hashable, float] = {}
         self.pruned = 0
@@ -109,6 +133,14 @@ class SessionWantSender:
         return self.first_responder.get(peer, self._cfg.first_responder_default_count)
 
     def latency_s(self, peer: Hashable) -> float | None:
+        """EWMA (weight 0.5) of ``peer``'s want-block -> block round trips, seconds; None
+        before the first sample.
+
+        The project's own measure, not go-bitswap's: v0.2.0's session want sender keeps no
+        per-peer latency (its session keeps one average over all received blocks,
+        ``latencyTracker`` in ``internal/session/session.go@v0.2.0``). The weight is master's
+        ``newLatencyWeight`` (``sessionpeermanager/peerdata.go@v0.1.8``). Only policies read
+        it (``peer_choice = "lowest-latency"``, custom ones); go-bitswap's choice does not."""
         return self._latency.get(peer)
 
     # ------------------------------------------------------------------ changes
@@ -246,7 +278,7 @@ class SessionWantSender:
                     self.first_responder[sender] = self.first_responder.get(sender, 0) + 1
                     dirty.pop(cid, None)
                 sent_at = wb_sent_at.pop((sender, cid), None)
-                if sent_at is not None:
+                if sent_at is not None:  # the project's own EWMA (see latency_s)
                     old = self._latency.get(sender)
                     sample = now - sent_at
                     self._latency[sender] = sample if old is None else 0.5 * old + 0.5 * sample
@@ -307,17 +339,11 @@ class SessionWantSender:
     def _send_next_wants(self, newly_available: list[Hashable]) -> None:
         if not newly_available and not self._dirty:
             return  # nothing to decide: no message
-        to_send: dict[Hashable, tuple[dict[int, None], dict[int, None]]] = {}
-
-        def box(peer: Hashable) -> tuple[dict[int, None], dict[int, None]]:
-            b = to_send.get(peer)
-            if b is None:
-                b = to_send[peer] = ({}, {})
-            return b
-
+        to_send: dict[Hashable, WantSets] = {}
         if newly_available:
             for peer in newly_available:
-                box(peer)[1].update(dict.fromkeys(self.wants))  # a want-have for every want
+                # a want-have for every want
+                for_peer(to_send, peer).want_haves.update(dict.fromkeys(self.wants))
         policy = self.policy
         want_blocks = policy.want_blocks
         session_peers: list[Hashable] | None = None
@@ -347,28 +373,35 @@ class SessionWantSender:
                 continue
             sent_to.extend(chosen)
             for peer in chosen:
-                box(peer)[0][cid] = None
+                for_peer(to_send, peer).want_blocks[cid] = None
             if session_peers is None:
                 session_peers = list(self.peers)
             for peer in policy.want_have_peers(cid, session_peers, sent_to, self):
-                box(peer)[1][cid] = None
+                for_peer(to_send, peer).want_haves[cid] = None
         if to_send:
             self._send_wants(to_send)
 
-    def _send_wants(self, sends: dict[Hashable, tuple[dict[int, None], dict[int, None]]]) -> None:
+    def _send_wants(self, sends: dict[Hashable, WantSets]) -> None:
         now = self._net.env.now
         log = self._log
         wants = self.wants
+        epochs = self._pm.epochs
         sent: dict[int, None] = {}  # every CID sent, in the order first sent
-        for peer, (blocks, haves) in sends.items():
+        for peer, sets in sends.items():
+            blocks = sets.want_blocks
+            haves = sets.want_haves
             sent_wb = self.sent_want_blocks.setdefault(peer, set())
-            if blocks:
-                # piggy-back want-haves for every want never sent to this peer as want-block
-                start = self._cursor.get(peer, 0)
+            # piggy-back want-haves for every want never sent to this peer as want-block: the
+            # ones added since it was last given them in this connection (the peer want manager
+            # drops the others)
+            epoch = epochs.get(peer, 0)
+            cursor = self._cursor.get(peer)
+            start = cursor[1] if cursor is not None and cursor[0] == epoch else 0
+            if start < len(log):
                 for cid in log[start:]:
                     if cid in wants and cid not in blocks and cid not in sent_wb:
                         haves[cid] = None
-                self._cursor[peer] = len(log)
+                self._cursor[peer] = (epoch, len(log))
             wb = list(blocks)
             wh = [c for c in haves if c not in blocks] if blocks else list(haves)
             self._pm.send_wants(peer, wb, wh)

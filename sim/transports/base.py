@@ -19,6 +19,10 @@ class Transport:
 
     name: str = "?"
     supports_jitter: bool = True
+    accepts_ready_at: bool = False
+    """Whether :meth:`send` takes ``ready_at`` (a time later than now when the message is
+    ready: the sender's host still works on it). Otherwise the network hands the message over
+    only when it is ready (one event)."""
     net: Network
     """The network this transport serves (set once by :meth:`bind`)."""
 
@@ -36,8 +40,10 @@ class Transport:
         size_bytes: int,
         kind: str,
         on_sent: Callable[[], None] | None = None,
+        ready_at: float | None = None,
     ) -> None:
-        """Schedule delivery; call ``on_sent()`` (from an event) once the sender is done."""
+        """Schedule delivery; call ``on_sent()`` (from an event) once the sender is done.
+        ``ready_at`` is only ever given to a transport that :attr:`accepts_ready_at`."""
         raise NotImplementedError
 
     def link_closed(self, link: Link) -> None:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from sim.transports.base import Transport
 
 if TYPE_CHECKING:
+    from sim.kernel import Call
     from sim.network import Link
 
 _INF = math.inf
@@ -96,9 +97,10 @@ class FairTransport(Transport):
         size_bytes: int,
         kind: str,
         on_sent: Callable[[], None] | None = None,
+        ready_at: float | None = None,
     ) -> None:
         net = self.net
-        now = net.env._now
+        now = net.env.now
         flow = _Flow(link, message, size_bytes, kind, now, on_sent)
         if flow.up is not None:
             flow.up.up_busy_s += size_bytes / flow.up.upload_Bps
@@ -120,7 +122,7 @@ class FairTransport(Transport):
         stopped = [f for f in self._flows if f.link is link]
         if not stopped:
             return
-        self._advance(self.net.env._now)
+        self._advance(self.net.env.now)
         self._flows = [f for f in self._flows if f.link is not link]
         self._reallocate()
         for flow in stopped:
@@ -130,7 +132,7 @@ class FairTransport(Transport):
 
     def rates_changed(self) -> None:
         """Re-share the capacity among the transfers under the new rates."""
-        self._advance(self.net.env._now)
+        self._advance(self.net.env.now)
         unlimited = []
         for flow in self._flows:
             flow.up = flow.link.src if flow.link.src.upload_Bps != _INF else None
@@ -151,7 +153,7 @@ class FairTransport(Transport):
                 flow.remaining -= flow.rate * dt
         self._updated_at = now
 
-    def _settle(self, _event: Any) -> None:
+    def _settle(self, _event: Call) -> None:
         self._settle_pending = False
         self._reallocate()
 
@@ -219,11 +221,11 @@ class FairTransport(Transport):
         delay = _time_left(target)
         self.net.call_at(delay if delay > 0.0 else 0.0, self._complete, (self._generation, target))
 
-    def _complete(self, event: Any) -> None:
-        generation, target = event._value
+    def _complete(self, event: Call) -> None:
+        generation, target = event.value
         if generation != self._generation:
             return  # the rates changed since this timer was set
-        self._advance(self.net.env._now)
+        self._advance(self.net.env.now)
         done = []
         keep = []
         for flow in self._flows:
@@ -247,8 +249,8 @@ class FairTransport(Transport):
         else:
             net.deliver(flow.link, flow.message, flow.size, flow.kind, flow.t_sent)
 
-    def _deliver(self, event: Any) -> None:
-        flow = event._value
+    def _deliver(self, event: Call) -> None:
+        flow = event.value
         self.net.deliver(flow.link, flow.message, flow.size, flow.kind, flow.t_sent)
 
 

@@ -19,6 +19,13 @@ store-and-forward model (``S/U + L + S/D``) would double-count the bottleneck fo
 Cost: one timer event per message when the receiver's downlink is unlimited or idle enough to
 keep up, two when the message has to queue at the downlink; no process, no queue object.
 
+Hosts (:mod:`sim.host`): a message whose sender's host needs time to prepare it is booked on
+the uplink when it is handed over, to start no earlier than it is ready (``ready_at``): no
+extra event. So the uplink serves messages in the order they were handed over; one handed over
+later but ready sooner (another connection's cipher lane was free) does not overtake it. The
+difference is bounded by the sender's CPU backlog and matters only while the uplink, not the
+CPU, is the bottleneck.
+
 Priority lane (``priority_kinds``): messages of those kinds (the caller's small control
 messages: wants, HAVE, DONT_HAVE, cancels) start serialising at once instead of waiting behind
 queued blocks, as they would on a separate multiplexed libp2p stream. Messages that start after
@@ -32,6 +39,7 @@ import math
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from sim.kernel import Call, call_value
 from sim.transports.base import Transport
 
 if TYPE_CHECKING:
@@ -48,6 +56,7 @@ class FifoTransport(Transport):
     """
 
     name = "fifo"
+    accepts_ready_at = True
 
     def __init__(self, priority_kinds: Iterable[str] = ()) -> None:
         if isinstance(priority_kinds, str):
@@ -63,42 +72,46 @@ class FifoTransport(Transport):
         size_bytes: int,
         kind: str,
         on_sent: Callable[[], None] | None = None,
+        ready_at: float | None = None,
     ) -> None:
         net = self.net
-        now = net.env._now
+        now = net.env.now
+        # ready_at: when the sender's host has the message ready (later than now); the uplink
+        # books it now, in the order messages are handed over (see accepts_ready_at).
+        t0 = now if ready_at is None else ready_at
         src = link.src
         prio = kind in self.priority_kinds
         up = src.upload_Bps
         if up == _INF:
-            start = end = now
+            start = end = t0
         else:
             tx = size_bytes / up
             src.up_busy_s += tx
             free = src.up_free_at
             if prio:
-                start = now
-                end = now + tx
-                src.up_free_at = (free if free > now else now) + tx
+                start = t0
+                end = t0 + tx
+                src.up_free_at = (free if free > t0 else t0) + tx
             else:
-                start = free if free > now else now
+                start = free if free > t0 else t0
                 end = start + tx
                 src.up_free_at = end
         if on_sent is not None:
-            net.call_at(end - now, _call_value, on_sent)
+            net.call_at(end - now, call_value, on_sent)
         lat = net.latency_of(link) if net.jitter else link.latency_s
         if link.dst.download_Bps == _INF:
-            net.call_at(end + lat - now, self._deliver, (link, message, size_bytes, kind, now))
+            net.call_at(end + lat - now, self._deliver, (link, message, size_bytes, kind, t0))
         else:
             net.call_at(
                 end + lat - now,
                 self._downlink,
-                (link, message, size_bytes, kind, now, start + lat, prio),
+                (link, message, size_bytes, kind, t0, start + lat, prio),
             )
 
-    def _downlink(self, event: Any) -> None:
-        link, message, size_bytes, kind, t_sent, first_byte, prio = event._value
+    def _downlink(self, event: Call) -> None:
+        link, message, size_bytes, kind, t_sent, first_byte, prio = event.value
         net = self.net
-        now = net.env._now
+        now = net.env.now
         dst = link.dst
         tx = size_bytes / dst.download_Bps
         dst.down_busy_s += tx
@@ -114,10 +127,6 @@ class FifoTransport(Transport):
         else:
             net.call_at(done - now, self._deliver, (link, message, size_bytes, kind, t_sent))
 
-    def _deliver(self, event: Any) -> None:
-        link, message, size_bytes, kind, t_sent = event._value
+    def _deliver(self, event: Call) -> None:
+        link, message, size_bytes, kind, t_sent = event.value
         self.net.deliver(link, message, size_bytes, kind, t_sent)
-
-
-def _call_value(event: Any) -> None:
-    event._value()

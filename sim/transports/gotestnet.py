@@ -1,12 +1,14 @@
 """``go-testnet``: go-bitswap's virtual test network, so the go benchmarks replay exactly.
 
-What it models (``testnet/virtual.go@v0.1.8``, ``internal/testnet/virtual.go@v0.2.0``,
-``reference/bitswap-protocol.md`` §5.3):
+What it models (go-bitswap ``testnet/virtual.go@v0.1.8``, ``internal/testnet/virtual.go@v0.2.0``:
+``SendMessage`` and ``receiverQueue.process``):
 
 * Per directed pair a one-way delay, fixed for the run (go draws it from the delay generator
   on first use; here the latency model draws it when the connection is made, see
   :class:`sim.latency.InternetLatency`).
-* Optional bandwidth: per directed pair a token bucket (go-libp2p ``mocknet.RateLimiter``):
+* Optional bandwidth: per directed pair a token bucket (go-libp2p ``mocknet.RateLimiter``,
+  ``p2p/net/mock/ratelimiter.go@v0.6.0``, the go-libp2p of go-bitswap v0.2.0; unchanged since
+  v0.1.1, that of v0.1.8):
   rate B bytes/s drawn once per pair, credit starting at 0 and capped at B (one second of
   burst); each message debits its size; a negative credit delays the message by
   ``deficit / B`` and the deficit carries over. Go truncates that delay to whole nanoseconds;
@@ -30,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from sim.transports.base import Transport
 
 if TYPE_CHECKING:
+    from sim.kernel import Call
     from sim.network import Link, NodeState
 
 _INF = math.inf
@@ -52,7 +55,8 @@ class _ReceiverQueue:
 
     def __init__(self, node: NodeState) -> None:
         self.node = node
-        self.heap: list[tuple] = []
+        # (due, seq, link, message, size_bytes, kind, t_sent), ordered by due time then arrival
+        self.heap: list[tuple[float, int, Link, Any, int, str, float]] = []
         self.active = False
         self.seq = 0
 
@@ -99,7 +103,7 @@ class GoTestnetTransport(Transport):
 
     def bandwidth_delay(self, link: Link, size_bytes: int) -> float:
         """``RateLimiter.Limit(size)``: seconds this message waits for credit on its pair."""
-        now = self.net.env._now
+        now = self.net.env.now
         bucket = link.state
         if bucket is None:
             bucket = link.state = _Bucket(self._pair_rate(link), now)
@@ -121,10 +125,11 @@ class GoTestnetTransport(Transport):
         size_bytes: int,
         kind: str,
         on_sent: Callable[[], None] | None = None,
+        ready_at: float | None = None,
     ) -> None:
         """go's ``SendMessage`` returns at once: ``on_sent`` runs at the current time."""
         net = self.net
-        now = net.env._now
+        now = net.env.now
         due = now + link.latency_s + self.bandwidth_delay(link, size_bytes)
         bucket_rate = link.state.rate
         if bucket_rate != _INF:
@@ -145,7 +150,7 @@ class GoTestnetTransport(Transport):
         net = self.net
         heap = queue.heap
         while heap:
-            now = net.env._now
+            now = net.env.now
             wait = heap[0][0] - now
             if wait >= self.poll_interval_s:
                 net.call_at(self.poll_interval_s, self._wake, queue)
@@ -157,10 +162,10 @@ class GoTestnetTransport(Transport):
             net.deliver(item[2], item[3], item[4], item[5], item[6])
         queue.active = False
 
-    def _wake(self, event: Any) -> None:
-        self._process(event._value)
+    def _wake(self, event: Call) -> None:
+        self._process(event.value)
 
-    def _due(self, event: Any) -> None:
-        queue, item = event._value
+    def _due(self, event: Call) -> None:
+        queue, item = event.value
         self.net.deliver(item[2], item[3], item[4], item[5], item[6])
         self._process(queue)
