@@ -225,3 +225,11 @@ def test_block_count_by_arithmetic_equals_the_dag(size, chunk, max_links, layers
     img = ObjectSpec("i", "oci-image", layers=tuple(layers), chunk_bytes=chunk, max_links=max_links)
     dag = oci_image(layers, cid_alloc=CidAllocator(), chunk_size=chunk, max_links=max_links)
     assert block_count(img) == len(dag.cids_in_order)
+
+
+def test_run_with_no_replications_raises_a_value_error(sc):
+    """Issue 17: ``run(sc, replications=0)`` returned empty tables; it raises a ScenarioError,
+    which callers may catch as the ValueError it is."""
+    with pytest.raises(ValueError, match=r"replications: must be a whole number >= 1") as info:
+        run(sc, replications=0)
+    assert isinstance(info.value, ScenarioError)
