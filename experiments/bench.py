@@ -5,9 +5,12 @@ Parts (``bitswap-sim bench [PART ...]``, all by default):
 * ``substrate``: the network substrate alone: messages delivered per wall-clock second on a
   64-node full mesh with random traffic, next to a bare SimPy timeout loop measured in the same
   process, so the ratio says how much work the substrate adds per message.
-* ``headline``: the headline preset (300 MiB image, 32 leeches) under master and under poc:
-  wall seconds, simulated makespan, slowdown, events and protocol entries per wall second,
-  peak resident memory (:mod:`experiments.bench_runs`).
+* ``headline``: the headline preset (300 MiB image, 32 leeches) under master and under poc on
+  the ideal host with each strategy's defaults (the preset as it stood before host presets, so
+  figures compare across versions): wall seconds, simulated makespan, slowdown, events and
+  protocol entries per wall second, peak resident memory (:mod:`experiments.bench_runs`).
+* ``hosts``: the shipped headline preset under master and poc-potential on the ideal host and
+  on the 2020 host preset: wall time, messages and wall time per message, 2020 / ideal.
 * ``scaling``: wall seconds per protocol entry from 8 to 128 leeches on a 100 MiB image.
 * ``sweep``: a 16-run sweep on one worker and on two.
 
@@ -26,6 +29,15 @@ from typing import Any
 import simpy
 
 from sim import RegionMatrixLatency, RunRandom, build_network, full_mesh, gbit
+
+__all__ = [
+    "bare_simpy_events_per_s",
+    "bench_substrate",
+    "machine_info",
+    "median_of",
+    "run_parts",
+    "substrate_messages_per_s",
+]
 
 CONTROL_BYTES = 48
 """A small control message (about one wantlist entry on the wire)."""
@@ -183,6 +195,24 @@ def _print_headline(res: dict[str, Any]) -> None:
         )
 
 
+def _print_hosts(res: dict[str, Any]) -> None:
+    print(
+        f"{'strategy':<14}{'host':<13}{'wall s':>9}{'makespan s':>12}{'messages':>11}"
+        f"{'us/msg':>8}{'peak MB':>9}"
+    )
+    for strategy, r in res.items():
+        for host, run in r["runs"].items():
+            print(
+                f"{strategy:<14}{host:<13}{run['wall_s']:>9.2f}{run['makespan_s']:>12.3f}"
+                f"{run['messages']:>11,}{run['wall_s_per_message'] * 1e6:>8.1f}"
+                f"{run['peak_rss_mb']:>9.0f}"
+            )
+        print(
+            f"{strategy:<14}2020 / ideal: wall {r['wall_ratio']:.2f}x, messages "
+            f"{r['messages_ratio']:.2f}x, wall per message {r['wall_per_message_ratio']:.2f}x"
+        )
+
+
 def _print_scaling(res: dict[str, Any]) -> None:
     for strategy, r in res.items():
         print(f"{strategy}: leeches, wall s, entries, us per entry, relative to the smallest")
@@ -219,6 +249,12 @@ def _scaling(
     return bench_scaling(repeats, quick, sizes)
 
 
+def _hosts(repeats: int = 3, n_messages: int | None = None, quick: bool = False) -> Any:
+    from experiments.bench_runs import bench_hosts
+
+    return bench_hosts(repeats, quick)
+
+
 def _sweep(repeats: int = 3, n_messages: int | None = None, quick: bool = False) -> Any:
     from experiments.bench_runs import bench_sweep
 
@@ -232,6 +268,7 @@ def _substrate(repeats: int = 3, n_messages: int | None = None, quick: bool = Fa
 PARTS: dict[str, tuple[Callable[..., Any], Callable[[dict[str, Any]], None]]] = {
     "substrate": (_substrate, _print_substrate),
     "headline": (_headline, _print_headline),
+    "hosts": (_hosts, _print_hosts),
     "scaling": (_scaling, _print_scaling),
     "sweep": (_sweep, _print_sweep),
 }

@@ -20,15 +20,26 @@ from typing import Any
 from experiments.build import build_run
 from experiments.scenario import Scenario, parse_scenario, set_path
 
-__all__ = ["bench_headline", "bench_scaling", "bench_sweep", "measure"]
+__all__ = ["bench_headline", "bench_hosts", "bench_scaling", "bench_sweep", "measure"]
 
 ENTRY_KINDS = ("want-block", "want-have", "cancel", "have", "dont-have", "block")
 
 
-def _preset(strategy: str, leeches: int | None, layers: list[str] | None) -> Scenario:
+def _preset(
+    strategy: str, leeches: int | None, layers: list[str] | None, host: str | None = None
+) -> Scenario:
+    """The headline preset for one strategy. ``host=None``: the ideal host with every
+    strategy's default configuration, the headline as it stood before host presets, so that
+    the ``headline`` and ``scaling`` parts compare across versions; a preset name: the shipped
+    preset (master v0.1.8's engine) on that host."""
     text = resources.files("experiments").joinpath("scenarios/container-image.toml").read_text()
     raw = tomllib.loads(text)
     raw.pop("sweep", None)
+    if host is None:
+        raw.pop("strategy", None)
+        set_path(raw, "defaults.host", "ideal")
+    else:
+        set_path(raw, "defaults.host", host)
     set_path(raw, "defaults.strategy", strategy)
     if leeches is not None:
         set_path(raw, "groups.leeches.count", leeches)
@@ -72,13 +83,18 @@ def _measure(scenario: Scenario, replicate: int) -> dict[str, Any]:
 
 
 def measure(
-    strategy: str, leeches: int | None = None, layers: list[str] | None = None, replicate: int = 0
+    strategy: str,
+    leeches: int | None = None,
+    layers: list[str] | None = None,
+    replicate: int = 0,
+    host: str | None = None,
 ) -> dict[str, Any]:
-    """One run of the headline preset (optionally resized) in a fresh process."""
-    scenario = _preset(strategy, leeches, layers)
+    """One run of the headline preset (optionally resized; ``host``: see :func:`_preset`) in a
+    fresh process."""
+    scenario = _preset(strategy, leeches, layers, host)
     with ProcessPoolExecutor(max_workers=1) as pool:
         result = pool.submit(_measure, scenario, replicate).result()
-    result |= {"strategy": strategy, "leeches": scenario.groups[1].count}
+    result |= {"strategy": strategy, "leeches": scenario.groups[1].count, "host": host or "ideal"}
     return result
 
 
@@ -98,6 +114,35 @@ def bench_headline(repeats: int = 3, quick: bool = False) -> dict[str, Any]:
         strategy: _median_run([measure(strategy, leeches, layers) for _ in range(repeats)])
         for strategy in ("master", "poc")
     }
+
+
+HOSTS_COMPARED = ("ideal", "p2plab-2020")
+"""The host presets the ``hosts`` part compares: no host costs, and the 2020 preset."""
+
+
+def bench_hosts(repeats: int = 3, quick: bool = False) -> dict[str, Any]:
+    """The shipped headline preset (300 MiB, 32 leeches; ``quick``: 8 leeches and a 40 MiB
+    image) under master and poc-potential, on the ideal host and on the 2020 preset: what the
+    host model costs the simulator. Host costs change the protocol's traffic (a busy host
+    spaces blocks out, so cancels and HAVEs batch differently), so the wall time per message
+    isolates the model's own overhead and the total wall time says what a user waits."""
+    leeches, layers = (8, ["10 MiB"] * 4) if quick else (None, None)
+    out: dict[str, Any] = {}
+    for strategy in ("master", "poc-potential"):
+        runs = {
+            host: _median_run(
+                [measure(strategy, leeches, layers, host=host) for _ in range(repeats)]
+            )
+            for host in HOSTS_COMPARED
+        }
+        base, costed = (runs[h] for h in HOSTS_COMPARED)
+        out[strategy] = {
+            "runs": runs,
+            "wall_ratio": costed["wall_s"] / base["wall_s"],
+            "messages_ratio": costed["messages"] / base["messages"],
+            "wall_per_message_ratio": costed["wall_s_per_message"] / base["wall_s_per_message"],
+        }
+    return out
 
 
 SCALING_LEECHES = {"master": (8, 16, 32, 64, 128), "poc": (8, 16, 32, 64, 128)}

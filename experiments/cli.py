@@ -1,20 +1,30 @@
 """The ``bitswap-sim`` command.
 
-    bitswap-sim run FILE --out DIR [--replications N] [--seed S] [--check] [--allow-large]
-    bitswap-sim sweep FILE --out DIR [--workers N | --dask ADDRESS] [--resume] [--check]
-                      [--allow-large]
+    bitswap-sim run FILE --out DIR [--replications N] [--seed S] [--workers N | --dask ADDR]
+                   [--resume | --force] [--format png,pdf,svg] [--check] [--allow-large]
+    bitswap-sim sweep FILE --out DIR [the same options; --workers defaults to every core]
     bitswap-sim validate FILE [--allow-large]
-    bitswap-sim reproduce [--out DIR] [--quick]
-    bitswap-sim plot DIR
+    bitswap-sim reproduce [--out DIR] [--quick] [--workers N] [--resume | --force] [--format F]
+                          [--sensitivity quick|quarter|full|off]
+    bitswap-sim plot DIR [--format F] [--run RUN_ID ...]
+    bitswap-sim validate-model [--case NAME ...] [--quick] [--out DIR] [--workers N]
+                               [--replications N] [--host PRESET]
     bitswap-sim bench [PART ...] [--repeats N] [--quick] [--leeches N,N,...] [--out FILE]
     bitswap-sim demo
+    bitswap-sim --version
 
-Exit status: 0 on success, 2 on bad input (one line on stderr naming the file, the field and
-what is allowed; no traceback), 1 if ``--check`` found invariant violations (one line each on
-stderr; see ``docs/scenarios.md``, "Checking a scenario"). Every subcommand keeps that
-contract for bad arguments too (a missing or unknown option, a value of the wrong type or out
-of range). ``--allow-large`` lifts the limits on what a scenario may ask for (``docs/
-scenarios.md``, "Limits").
+``run`` and ``sweep`` are one command (``experiments.run`` from Python): ``sweep`` only runs
+on every core by default. Exit status: 0 on success, 2 on bad input (one line on stderr naming
+the file, the field and what is allowed; no traceback; nothing simulated), 1 if ``--check``
+found invariant violations (one line each on stderr; see ``docs/scenarios.md``, "Checking a
+scenario"). ``validate-model`` exits 0 also when the model misses a published figure (a
+miss is a result) and 1 if a comparison got no simulated value (a run in which a leech did not
+finish). Every subcommand keeps the one-line contract for bad arguments too (a missing or
+unknown option, a value of the wrong type or out of range: ``--workers`` from 1 to 256,
+``--seed`` from 0 to 2**64 - 1, ``bench --repeats`` from 1 to 1000). ``--allow-large`` lifts
+the limits on what a scenario may ask for (``docs/scenarios.md``, "Limits"). Importing this
+module is cheap: pandas, matplotlib and the simulator are imported by the commands that need
+them, so ``--help`` is fast.
 """
 
 from __future__ import annotations
@@ -31,10 +41,10 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
-    from experiments.runner import RunSpec, Tables
-    from experiments.scenario import Limits, Scenario
+    from experiments.runner import RunSpec
+    from experiments.scenario import Limits
 
-__all__ = ["main"]
+__all__ = ["UsageError", "build_parser", "main"]
 
 
 class UsageError(ValueError):
@@ -69,62 +79,37 @@ def _limits(args: argparse.Namespace) -> Limits | None:
 
 
 # --------------------------------------------------------------------------------- helpers
-def _check_out(out: str) -> Path:
-    path = Path(out)
-    if path.exists() and not path.is_dir():
-        raise UsageError(f"--out {out}: exists and is not a folder")
-    return path
+class _Version(argparse.Action):
+    """``--version``: the package version and git commit, computed only when asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="print the version (and git commit) and exit")  # fmt: skip
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: object) -> None:
+        from experiments.provenance import version_line
+
+        print(version_line())
+        parser.exit()
 
 
-def _executor(workers: int | None, dask: str | None) -> tuple[Executor | None, Callable[[], None]]:
+def _executor(
+    workers: int | None, dask: str | None, runs: int
+) -> tuple[Executor | None, Callable[[], None]]:
     """(executor, closer) for --workers / --dask; (None, no-op) to run in this process."""
-    if dask:
-        from experiments.parallel import dask_executor
+    from experiments.runner import _executor as make
 
-        return dask_executor(dask)
-    if workers is None or workers <= 1:
-        return None, lambda: None
-    from concurrent.futures import ProcessPoolExecutor
-
-    pool = ProcessPoolExecutor(max_workers=workers)
-    return pool, pool.shutdown
-
-
-def _finish_outputs(
-    tables: Tables, scenario: Scenario, out: Path, reference: dict[str, float] | None = None
-) -> None:
-    """scenario.toml, summary table (printed and saved) and figures in ``out``; ``tables``:
-    the runner's :class:`~experiments.runner.Tables`."""
-    from experiments.report import summary_table, write_figures
-    from experiments.runner import TABLES
-    from experiments.scenario import write_resolved
-
-    out.mkdir(parents=True, exist_ok=True)
-    write_resolved(scenario, out / "scenario.toml")
-    table = summary_table(tables.runs)
-    text = table.to_string(index=False, float_format=lambda v: f"{v:.4g}")
-    print(text)
-    (out / "summary.txt").write_text(text + "\n", encoding="utf-8")
-    table.to_csv(out / "summary.csv", index=False)
-    figures = write_figures(
-        tables.runs,
-        tables.peers,
-        out,
-        reference=reference,
-        transfers=tables.transfers,
-        progress=tables.progress,
-        scenario=scenario,
-    )
-    for path in figures:
-        print(f"wrote {path}")
-    print("wrote " + ", ".join(str(out / f"{name}.parquet") for name in TABLES))
+    executor, close = make(workers, dask, runs)
+    return executor, close or (lambda: None)
 
 
 # --------------------------------------------------------------------------------- commands
 def _cmd_validate(args: argparse.Namespace) -> None:
+    from experiments.runner import swept_columns
     from experiments.scenario import estimate, grid, load_scenario
 
     scenario = load_scenario(args.file, limits=_limits(args))
+    swept_columns(scenario)  # refuses what a sweep may not vary, as plan() does
     points = grid(scenario)  # lazy: every point is built, validated and costed, then dropped
     runs = 0
     events = memory = 0.0
@@ -137,8 +122,6 @@ def _cmd_validate(args: argparse.Namespace) -> None:
     mib = memory / 2**20
     reps = scenario.replications
     how = f"{len(points)} points x {reps} replications"
-    if "replications" in scenario.sweep:
-        how = f"{len(points)} points, replications swept"
     print(
         f"ok: {scenario.name}: {len(scenario.groups)} groups, {peers} peers, "
         f"{len(scenario.objects)} objects, {runs} runs ({how}); "
@@ -147,35 +130,50 @@ def _cmd_validate(args: argparse.Namespace) -> None:
 
 
 def _cmd_run(args: argparse.Namespace, sweep: bool = False) -> int:
-    from experiments.runner import execute_tables, plan, swept_parameters
+    from dataclasses import replace
+
+    from experiments.folder import check_path
+    from experiments.report import check_formats
+    from experiments.runner import command_line, plan, run_tables
     from experiments.scenario import load_scenario
     from experiments.scenario.cost import SEED_MAX
 
+    if args.workers is not None and args.dask:
+        raise UsageError("give either --workers or --dask, not both")
+    _workers(args.workers)
     if args.seed is not None and not 0 <= args.seed <= SEED_MAX:
         raise UsageError(f"--seed must be a whole number from 0 to {SEED_MAX}, got {args.seed}")
-    workers = _workers(getattr(args, "workers", None))
+    if args.resume and args.force:
+        raise UsageError("give either --resume (keep the saved runs that match) or --force "
+                         "(clear the folder), not both")  # fmt: skip
     scenario = load_scenario(args.file, limits=_limits(args))
     if args.replications is not None:
         scenario = scenario.with_replications(args.replications)
-    out = _check_out(args.out)
-    specs = plan(scenario, seed=args.seed)
-    dask = getattr(args, "dask", None)
-    if workers is not None:
-        workers = min(workers, len(specs))
-    executor, close = _executor(workers, dask)
+    specs = plan(scenario, seed=args.seed)  # checks the sweep before anything is written
+    if args.seed is not None:
+        scenario = replace(scenario, seed=args.seed)
+    formats = check_formats(args.format)
+    out = check_path(args.out)
+    workers = args.workers
+    if workers is None and not args.dask:
+        import os
+
+        workers = min(os.cpu_count() or 1, MAX_WORKERS) if sweep else 1
+    executor, close = _executor(workers, args.dask, len(specs))
     try:
-        tables = execute_tables(
-            specs,
+        tables = run_tables(
+            scenario,
             executor=executor,
-            out_dir=out,
-            resume=getattr(args, "resume", False),
+            out=out,
+            resume=args.resume,
+            force=args.force,
             progress=len(specs) > 1 or sweep,
-            swept=swept_parameters(scenario),
+            formats=formats,
+            command=command_line(sys.argv[1:] if args.argv is None else args.argv),
         )
         violations = _check(args, specs, executor, tables.runs)
     finally:
         close()
-    _finish_outputs(tables, scenario, out)
     return _report_violations(args, violations)
 
 
@@ -202,36 +200,108 @@ def _report_violations(args: argparse.Namespace, violations: list[str]) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    if args.workers is not None and args.dask:
-        raise UsageError("give either --workers or --dask, not both")
-    if args.workers is None and not args.dask:
-        import os
-
-        args.workers = min(os.cpu_count() or 1, MAX_WORKERS)
-    args.replications = None
-    args.seed = None
     return _cmd_run(args, sweep=True)
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> None:
+    from experiments.report import check_formats
     from experiments.reproduce import reproduce
 
-    reproduce(Path(args.out), quick=args.quick, workers=_workers(args.workers))
+    if args.resume and args.force:
+        raise UsageError("give either --resume or --force, not both")
+    _workers(args.workers)
+    out = args.out or ("results/reproduce-quick" if args.quick else "results/reproduce")
+    reproduce(
+        Path(out),
+        quick=args.quick,
+        workers=args.workers,
+        resume=args.resume,
+        force=args.force,
+        formats=check_formats(args.format),
+        sensitivity=args.sensitivity,
+    )
+
+
+def _cmd_validate_model(args: argparse.Namespace) -> int:
+    """The validation suite (``experiments/validation/``): run, print, ``validation.csv`` and
+    the figure under ``--out``."""
+    import os
+
+    if args.replications is not None and args.replications < 1:
+        raise UsageError(f"--replications must be >= 1, got {args.replications}")
+    _workers(args.workers)
+    from experiments.folder import check_path
+    from experiments.validation import cases, format_report, run_validation, validation_figure
+
+    out = check_path(args.out)
+    chosen = cases(args.case, quick=args.quick, host=args.host)
+    runs = sum(len(c.plan(args.replications)) for c in chosen)
+    workers = min(args.workers or os.cpu_count() or 1, runs)
+    print(
+        f"validate-model: {len(chosen)} case(s), {runs} runs on {workers} worker(s)"
+        + (
+            "\n--quick: cases shrunk by their expected.quick tables (fewer leeches, smaller "
+            "objects, fewer replications); a shrunk case is no longer the published setup, "
+            "so its rows get no verdict ('shrunk')"
+            if args.quick
+            else ""
+        )
+        + (
+            f"\n--host {args.host}: every case's peers on host {args.host!r} instead of the "
+            "case's own"
+            if args.host
+            else ""
+        )
+    )
+    executor, close = _executor(workers, None, runs)
+    try:
+        table = run_validation(
+            chosen,
+            out=out,
+            executor=executor,
+            replications=args.replications,
+            progress=True,
+        )
+    finally:
+        close()
+    report = format_report(table, chosen)
+    print("\n" + report)
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out / "validation.csv", index=False)
+    (out / "validation.txt").write_text(report + "\n", encoding="utf-8")
+    figure = out / "validation.png"
+    validation_figure(table).savefig(figure, dpi=120)
+    print(f"wrote {out / 'validation.csv'}, {out / 'validation.txt'}, {figure}")
+    missing = table[table["status"] == "no result"]
+    for row in missing.itertuples():
+        print(
+            f"bitswap-sim validate-model: {row.case}: {row.label} {row.metric}: no result "
+            "(a run did not finish; see runs.parquet)",
+            file=sys.stderr,
+        )
+    return 1 if len(missing) else 0
 
 
 def _cmd_plot(args: argparse.Namespace) -> None:
     """Figures from ``runs.parquet`` and ``peers.parquet``; ``transfers.parquet``,
     ``progress.parquet`` and ``scenario.toml`` (for the topology) too if they are there."""
+    from experiments.report import check_formats
+
+    formats = check_formats(args.format)
+    folder = Path(args.dir)
+    runs_file, peers_file = folder / "runs.parquet", folder / "peers.parquet"
+    if not runs_file.exists() or not peers_file.exists():
+        raise UsageError(f"{folder}: no runs.parquet and peers.parquet (run or sweep first)")
     import pandas as pd
 
     from experiments.report import write_figures
     from experiments.scenario import load_scenario
 
-    folder = Path(args.dir)
-    runs_file, peers_file = folder / "runs.parquet", folder / "peers.parquet"
-    if not runs_file.exists() or not peers_file.exists():
-        raise UsageError(f"{folder}: no runs.parquet and peers.parquet (run or sweep first)")
     runs, peers = pd.read_parquet(runs_file), pd.read_parquet(peers_file)
+    unknown = [r for r in args.run if r not in set(runs["run_id"])]
+    if unknown:
+        some = ", ".join(sorted(map(str, runs["run_id"]))[:3])
+        raise UsageError(f"--run {unknown[0]}: no such run in {folder}; runs: {some} ...")
     transfers_file, progress_file = folder / "transfers.parquet", folder / "progress.parquet"
     transfers = pd.read_parquet(transfers_file) if transfers_file.exists() else None
     progress = pd.read_parquet(progress_file) if progress_file.exists() else None
@@ -239,7 +309,14 @@ def _cmd_plot(args: argparse.Namespace) -> None:
     # limits=None: the folder holds a scenario that was run (with --allow-large, maybe)
     scenario = load_scenario(scenario_file, limits=None) if scenario_file.exists() else None
     figures = write_figures(
-        runs, peers, folder, scenario=scenario, transfers=transfers, progress=progress
+        runs,
+        peers,
+        folder,
+        scenario=scenario,
+        transfers=transfers,
+        progress=progress,
+        formats=formats,
+        run_ids=args.run,
     )
     for path in figures:
         print(f"wrote {path}")
@@ -298,7 +375,28 @@ def _leech_counts(text: str) -> tuple[int, ...]:
 
 
 _CHECK_HELP = "also check every run's invariants; exit status 1 if one is violated"
+_FORMAT_HELP = "figure formats, comma-separated: png, pdf, svg (default: png)"
 _LARGE_HELP = "lift the limits on peers, blocks, events, memory and runs (docs/scenarios.md)"
+
+
+def _run_options(p: argparse.ArgumentParser, sweep: bool) -> None:
+    p.add_argument("file", help="scenario TOML file" + (" with a [sweep] table" if sweep else ""))
+    p.add_argument("--out", required=True, help="output folder (new, empty, or this scenario's)")
+    p.add_argument("--replications", type=int, help="override the file's replications")
+    p.add_argument("--seed", type=int, help="override the file's base seed")
+    default = "every core" if sweep else "1: this process"
+    p.add_argument("--workers", type=int, help=f"local worker processes (default: {default})")
+    p.add_argument("--dask", help="Dask scheduler address tcp://host:port, or local:N")
+    p.add_argument(
+        "--resume", action="store_true",
+        help="reuse the saved runs whose settings are unchanged; run the rest",
+    )  # fmt: skip
+    p.add_argument(
+        "--force", action="store_true", help="clear the results already in the output folder"
+    )
+    p.add_argument("--format", default="png", help=_FORMAT_HELP)
+    p.add_argument("--check", action="store_true", help=_CHECK_HELP)
+    p.add_argument("--allow-large", action="store_true", help=_LARGE_HELP)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -306,25 +404,15 @@ def build_parser() -> argparse.ArgumentParser:
         prog="bitswap-sim",
         description="Discrete-event simulator of IPFS Bitswap (go-bitswap master and poc).",
     )
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("run", help="run a scenario file (all its replications)")
-    p.add_argument("file", help="scenario TOML file")
-    p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--replications", type=int, help="override the file's replications")
-    p.add_argument("--seed", type=int, help="override the file's base seed")
-    p.add_argument("--check", action="store_true", help=_CHECK_HELP)
-    p.add_argument("--allow-large", action="store_true", help=_LARGE_HELP)
+    p = sub.add_parser("run", help="run a scenario file: its grid x replications")
+    _run_options(p, sweep=False)
     p.set_defaults(func=_cmd_run)
 
-    p = sub.add_parser("sweep", help="run a sweep file's grid x replications in parallel")
-    p.add_argument("file", help="scenario TOML file with a [sweep] table")
-    p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
-    p.add_argument("--dask", help="Dask scheduler address tcp://host:port, or local:N")
-    p.add_argument("--resume", action="store_true", help="run only the runs not yet saved")
-    p.add_argument("--check", action="store_true", help=_CHECK_HELP)
-    p.add_argument("--allow-large", action="store_true", help=_LARGE_HELP)
+    p = sub.add_parser("sweep", help="run, on every core by default")
+    _run_options(p, sweep=True)
     p.set_defaults(func=_cmd_sweep)
 
     p = sub.add_parser("validate", help="check a scenario file without running it")
@@ -333,13 +421,56 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("reproduce", help="the headline: master vs poc vs registry")
-    p.add_argument("--out", default="results/reproduce", help="output folder")
-    p.add_argument("--quick", action="store_true", help="a smaller, faster version")
+    p.add_argument(
+        "--out", default=None,
+        help="output folder (default: results/reproduce, results/reproduce-quick)",
+    )  # fmt: skip
+    p.add_argument(
+        "--quick", action="store_true",
+        help="a reduced version (8 leeches, 60 MiB): a smoke test, not compared with the blog",
+    )  # fmt: skip
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: cores)")
+    p.add_argument("--resume", action="store_true", help="reuse the saved runs that match")
+    p.add_argument("--force", action="store_true", help="clear the results already there")
+    p.add_argument("--format", default="png", help=_FORMAT_HELP)
+    p.add_argument(
+        "--sensitivity", default="quick", choices=("quick", "quarter", "full", "off"),
+        help="size of the sensitivity grid run after the headline (bandwidth, host, DONT_HAVE "
+        "latency one at a time): quick = 8 leeches and 60 MiB (minutes), quarter = 32 leeches "
+        "and 75 MiB (an hour or more on 2 cores), full = the headline's size, off",
+    )  # fmt: skip
     p.set_defaults(func=_cmd_reproduce)
 
-    p = sub.add_parser("plot", help="write the figures of a results folder as PNG")
+    p = sub.add_parser(
+        "validate-model", help="replay published measurements, compare with the model"
+    )
+    p.add_argument(
+        "--case",
+        nargs="+",
+        action="extend",
+        metavar="NAME",
+        help="cases to run (default: all; names are the files of experiments/validation/)",
+    )
+    p.add_argument(
+        "--quick", action="store_true", help="shrink the cases (no verdict for shrunk ones)"
+    )
+    p.add_argument("--out", default="results/validation", help="output folder")
+    p.add_argument("--workers", type=int, default=None, help="worker processes (default: cores)")
+    p.add_argument("--replications", type=int, help="override every case's replications")
+    p.add_argument(
+        "--host",
+        metavar="PRESET",
+        help="run every case on this host preset instead of its own (e.g. ideal)",
+    )
+    p.set_defaults(func=_cmd_validate_model)
+
+    p = sub.add_parser("plot", help="write the figures of a results folder again")
     p.add_argument("dir")
+    p.add_argument("--format", default="png", help=_FORMAT_HELP)
+    p.add_argument(
+        "--run", action="append", default=[], metavar="RUN_ID",
+        help="also draw who served whom and progress of this run (repeatable)",
+    )  # fmt: skip
     p.set_defaults(func=_cmd_plot)
 
     p = sub.add_parser("demo", help="a small master vs poc run, printed side by side")
@@ -378,6 +509,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    args.argv = None if argv is None else list(argv)
     try:
         status = args.func(args)
     except (UsageError, ValueError) as exc:  # ScenarioError is a ValueError

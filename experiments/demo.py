@@ -16,6 +16,8 @@ from models.peer import STRATEGIES
 from models.swarm import Swarm
 from sim import FixedLatency, build_network, full_mesh, gbit
 
+__all__ = ["run_demo", "run_strategy"]
+
 FILE_BYTES = 20 * 2**20
 LEECHES = ("leech1", "leech2", "leech3", "leech4")
 PEER_COLUMNS = [
@@ -25,11 +27,11 @@ PEER_COLUMNS = [
     "blocks_received",
     "dup_blocks_received",
     "blocks_sent",
-    "msgs_sent_want-block",
-    "msgs_sent_want-have",
+    "msgs_sent_want_block",
+    "msgs_sent_want_have",
     "msgs_sent_cancel",
     "msgs_sent_have",
-    "msgs_sent_dont-have",
+    "msgs_sent_dont_have",
     "msgs_sent_block",
 ]
 

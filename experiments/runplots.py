@@ -22,7 +22,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
@@ -35,7 +35,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import EngFormatter
 
-from experiments.plots import hue_order, palette
+from experiments.plots import hue_order, palette, styles
 
 if TYPE_CHECKING:
     from experiments.scenario import Scenario
@@ -255,7 +255,7 @@ def progress_curves(
     (0, 0) to its last block; coloured by ``hue`` (group, or strategy). A leech that received
     no block has no rows in ``progress`` and no line."""
     rid, part = _first_run(progress, run_id, "progress")
-    colours = palette(part[hue], hue)
+    style = styles(part[hue], hue)
     fig = Figure(figsize=(6.4, 4.4), layout="constrained")
     ax = fig.add_subplot()
     counts: dict[Any, int] = {}
@@ -265,9 +265,24 @@ def progress_curves(
         counts[level] = counts.get(level, 0) + 1
         xs = np.concatenate([[0.0], rows["t_s"].to_numpy(dtype=float)])
         ys = np.concatenate([[0], rows[y].to_numpy()])
-        ax.step(xs, ys, where="post", color=colours[level], linewidth=1.1, alpha=0.85)
+        st = style[level]
+        ax.step(
+            xs,
+            ys,
+            where="post",
+            color=st.colour,
+            linestyle=st.linestyle,
+            linewidth=1.1,
+            alpha=0.85,
+        )
     handles = [
-        Line2D([], [], color=colours[level], label=f"{level} ({counts[level]})")
+        Line2D(
+            [],
+            [],
+            color=style[level].colour,
+            linestyle=style[level].linestyle,
+            label=f"{level} ({counts[level]})",
+        )
         for level in hue_order(counts, hue)
     ]
     ax.legend(handles=handles, title=f"{hue} (leeches)", loc="lower right")
@@ -305,7 +320,7 @@ def progress_by_strategy(
     if progress.empty:
         raise ValueError("progress has no rows")
     grid = np.linspace(0.0, float(progress["t_s"].max()), points)
-    colours = palette(progress[hue], hue)
+    style = styles(progress[hue], hue)
     fig = Figure(figsize=(6.4, 4.4), layout="constrained")
     ax = fig.add_subplot()
     for level in hue_order(progress[hue], hue):
@@ -322,10 +337,11 @@ def progress_by_strategy(
         ax.plot(
             grid,
             mid,
-            color=colours[level],
+            color=style[level].colour,
+            linestyle=style[level].linestyle,
             label=f"{level} ({len(curves)} leeches, {runs} run{'s' if runs != 1 else ''})",
         )
-        ax.fill_between(grid, lo, hi, color=colours[level], alpha=0.2, linewidth=0)
+        ax.fill_between(grid, lo, hi, color=style[level].colour, alpha=0.2, linewidth=0)
     ax.legend(title=hue, loc="lower right")
     _progress_axes(ax, y)
     pct = f"{band[0] * 100:g}–{band[1] * 100:g}%"
@@ -489,24 +505,46 @@ def run_topology_figures(
     topology_of: tuple[nx.Graph, Mapping[Hashable, str]] | None,
     *,
     pooled: bool,
+    run_ids: Sequence[str] = (),
 ) -> list[tuple[str, Figure]]:
     """(name, figure) pairs of this module for one scenario's tables (what
-    :func:`experiments.plots.write_all` adds): ``who_served_whom``, ``progress`` and
-    ``topology`` of the first run, and, when ``pooled`` (no swept parameter to keep apart),
-    ``who_served_whom_groups`` and ``progress_by_strategy`` over all runs."""
+    :func:`experiments.plots.write_all` adds): ``who_served_whom`` and ``progress`` of the first
+    run of each strategy (named ``..._<strategy>`` when there are several, as in a sweep over
+    strategies) and of every run in ``run_ids`` (``..._<run_id>``), ``topology`` of the first
+    run, and, when ``pooled`` (no swept parameter to keep apart), ``who_served_whom_groups``
+    and ``progress_by_strategy`` over all runs."""
     figures: list[tuple[str, Figure]] = []
-    rid = str(min(runs["run_id"])) if len(runs) else None
-    if transfers is not None and rid is not None and (transfers["run_id"] == rid).any():
-        figures.append(("who_served_whom", who_served_whom(transfers, rid, peers=peers)))
-        if pooled:  # the registry's blocks are blobs: compare in bytes
-            value = "bytes" if "registry" in set(transfers["strategy"]) else "blocks"
-            groups = who_served_whom_groups(transfers, value=value)
-            figures.append(("who_served_whom_groups", groups))
-    if progress is not None and rid is not None and (progress["run_id"] == rid).any():
-        figures.append(("progress", progress_curves(progress, rid)))
-        if pooled:
-            figures.append(("progress_by_strategy", progress_by_strategy(progress)))
+    if not len(runs):
+        return figures
+    ordered = runs.sort_values("run_id")
+    firsts = ordered.groupby("strategy", sort=False)["run_id"].first()
+    chosen = [(str(s), str(firsts[s])) for s in hue_order(firsts.index)]
+    several = len(chosen) > 1
+    picks = [(f"_{_file(s)}" if several else "", rid) for s, rid in chosen]
+    known = set(runs["run_id"])
+    for rid in run_ids:
+        if rid not in known:
+            raise ValueError(f"no run {rid!r} in these results; runs: {sorted(known)[:3]} ...")
+        picks.append((f"_{_file(rid)}", rid))
+    for suffix, rid in picks:
+        if transfers is not None and (transfers["run_id"] == rid).any():
+            figures.append(
+                (f"who_served_whom{suffix}", who_served_whom(transfers, rid, peers=peers))
+            )
+    if transfers is not None and pooled and len(transfers):
+        value = "bytes" if "registry" in set(transfers["strategy"]) else "blocks"
+        figures.append(("who_served_whom_groups", who_served_whom_groups(transfers, value=value)))
+    for suffix, rid in picks:
+        if progress is not None and (progress["run_id"] == rid).any():
+            figures.append((f"progress{suffix}", progress_curves(progress, rid)))
+    if progress is not None and pooled and len(progress):
+        figures.append(("progress_by_strategy", progress_by_strategy(progress)))
     if topology_of is not None:
         graph, roles = topology_of
+        rid = str(ordered["run_id"].iloc[0])
         figures.append(("topology", topology(graph, roles, title=f"Topology of {rid}")))
     return figures
+
+
+def _file(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", str(text)).strip("-") or "x"

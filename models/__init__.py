@@ -1,1 +1,3 @@
 """Bitswap models: wire messages and sizes, content DAGs, blockstore, engine, client strategies."""
+
+__all__ = []

@@ -4,12 +4,12 @@ The peer gives its engine a :class:`~models.decision.engine_workers.EngineHost` 
 a :class:`~models.client.ClientHost` (itself); it uses the client as a
 :class:`~models.client.Client`.
 
-The strategy (``"master"``, ``"poc"`` or ``"poc-potential"``) chooses the client and engine
-classes and the wire schema. Incoming messages go to the engine first (ledger wants and
-cancels), then their blocks to the client (``ReceiveMessage``, ``bitswap.go``). Want messages
-leave through the client's per-peer queues (``send_want_message``); responses through the
-engine's send workers (``send_response``), whose ``on_sent`` runs when the message has left the
-uplink.
+The strategy (``"master"``, ``"poc"``, ``"poc-2020-02"`` or ``"poc-potential"``) chooses the
+client and engine classes and the wire schema. Incoming messages go to the engine first (ledger
+wants and cancels), then their blocks to the client (``ReceiveMessage``, ``bitswap.go``). Want
+messages leave through the client's per-peer queues (``send_want_message``); responses through
+the engine's send workers (``send_response``), whose ``on_sent`` runs when the message has left
+the uplink.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from models.master.config import MasterConfig
 from models.master.engine import MasterEngine
 from models.messages import Message, account, count_entries
 from models.poc.client import PocClient
-from models.poc.config import PocConfig
+from models.poc.config import Poc202002Config, PocConfig
 from models.poc.engine import PocEngine
 from models.poc.potential import PotentialClient, PotentialConfig
 from models.routing import NilRouting, Routing
@@ -53,10 +53,14 @@ class Strategy:
 STRATEGIES: dict[str, Strategy] = {
     "master": Strategy("master", MasterConfig, MasterClient, MasterEngine, "master"),
     "poc": Strategy("poc", PocConfig, PocClient, PocEngine, "poc"),
+    "poc-2020-02": Strategy("poc-2020-02", Poc202002Config, PocClient, PocEngine, "poc"),
     "poc-potential": Strategy("poc-potential", PotentialConfig, PotentialClient, PocEngine, "poc"),
 }
 """Strategies by name. ``protocol`` is the wire schema: ``master`` speaks
-``/ipfs/bitswap/1.1.0`` (no HAVE / DONT_HAVE), ``poc`` ``/ipfs/bitswap/1.2.0``."""
+``/ipfs/bitswap/1.1.0`` (no HAVE / DONT_HAVE), ``poc`` ``/ipfs/bitswap/1.2.0``. ``master`` is
+go-bitswap v0.1.8, ``poc`` v0.2.0 (``a22261a``), ``poc-2020-02`` master at ``f298c9b``
+(2020-02-10: v0.2.0 with the era knobs of :class:`~models.poc.config.Poc202002Config`),
+``poc-potential`` the autumn-2019 branch at ``164b203`` (``docs/poc.md``, "Eras")."""
 
 
 class Peer:

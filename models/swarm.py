@@ -21,7 +21,7 @@ from models.messages import KINDS
 from models.peer import Peer
 from sim.network import Network
 
-__all__ = ["Swarm"]
+__all__ = ["Swarm", "column_name"]
 
 
 class Swarm:
@@ -173,15 +173,35 @@ class Swarm:
         return max(done) - min(started)
 
     def peer_frame(self) -> pd.DataFrame:
-        """One row per peer: role, completion, time to fetch, blocks, duplicates, messages."""
+        """One row per peer: role, completion, time to fetch, blocks, duplicates, messages.
+
+        ``time_fetching_s``: a leech's time to fetch if it completed, otherwise how long it had
+        been fetching when the run stopped (a right-censored time to fetch); None for peers that
+        fetch nothing or whose fetch never started. ``msgs_in_flight`` and ``blocks_in_flight``:
+        what the peer sent that was still on its way when the run stopped, so that over a run
+        ``msgs_sent`` summed = ``msgs_received`` + ``msgs_lost`` + ``msgs_in_flight`` summed
+        (blocks likewise). Column names are identifiers (``msgs_sent_want_block`` for the kind
+        ``want-block``), usable with ``DataFrame.query`` and attribute access.
+        """
+        now = self.net.now
+        delivered_from: dict[Hashable, int] = {}
+        for peer in self.peers.values():
+            for src, n in peer.stats.blocks_from.items():
+                delivered_from[src] = delivered_from.get(src, 0) + n
         rows = []
         for name, peer in self.peers.items():
             s = peer.stats
             fetches = peer.fetches
             done = [f.time_to_fetch_s for f in fetches if f.time_to_fetch_s is not None]
             complete = len(done) == len(fetches)
+            started = [f.started_at for f in fetches if f.started_at is not None]
             node = self.net.node(name)
             role = self.roles[name]
+            fetching: float | None = None
+            if fetches and complete:
+                fetching = max(done)
+            elif started:
+                fetching = now - min(started)
             row: dict[str, Any] = {
                 "peer": name,
                 "role": role,
@@ -191,6 +211,7 @@ class Swarm:
                 # did not complete either
                 "completed": complete if fetches else (False if role == "leech" else None),
                 "time_to_fetch_s": max(done) if fetches and complete else None,
+                "time_fetching_s": fetching,
                 "blocks_received": s.blocks_received,
                 "dup_blocks_received": s.dup_blocks_received,
                 "bytes_received": s.bytes_received,
@@ -200,9 +221,19 @@ class Swarm:
                 "msgs_sent": sum(c[0] for c in node.sent.values()),
                 "msgs_received": sum(c[0] for c in node.received.values()),
                 "msgs_lost": sum(c[0] for c in node.lost.values()),
+                "msgs_in_flight": node.in_flight,
                 "blocks_lost": s.blocks_lost,
+                "blocks_in_flight": s.blocks_sent - delivered_from.get(name, 0) - s.blocks_lost,
             }
             for kind in KINDS:
-                row[f"msgs_sent_{kind}"] = node.sent.get(kind, (0, 0))[0]
+                row[f"msgs_sent_{column_name(kind)}"] = node.sent.get(kind, (0, 0))[0]
             rows.append(row)
         return pd.DataFrame(rows)
+
+
+def column_name(text: str) -> str:
+    """``text`` as a column name usable with ``DataFrame.query`` and attribute access: every
+    character that is not a letter, a digit or ``_`` becomes ``_`` (``want-block`` ->
+    ``want_block``)."""
+    out = "".join(c if (c.isascii() and c.isalnum()) or c == "_" else "_" for c in text)
+    return "_" + out if out[:1].isdigit() else out

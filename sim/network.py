@@ -86,6 +86,7 @@ class NodeState:
         "down_free_at",
         "download_Bps",
         "host",
+        "in_flight",
         "lost",
         "name",
         "on_lost",
@@ -126,6 +127,9 @@ class NodeState:
         self.received: dict[str, list[int]] = {}
         # kind -> [messages, bytes] this node sent that were lost to a closed connection
         self.lost: dict[str, list[int]] = {}
+        # messages this node sent that are neither handed over nor lost yet (on its host, in the
+        # transport, on the wire or on the receiver's host): sent = delivered + lost + in_flight
+        self.in_flight = 0
         self.on_lost: LostCallback | None = None
 
 
@@ -351,6 +355,14 @@ class Network(Scheduler):
         return list(self.graph.successors(name))
 
     @property
+    def messages_in_flight(self) -> int:
+        """Messages sent and neither handed to their receiver nor lost yet (a run that stops
+        when its last leech is done leaves some on the way): ``messages_sent ==
+        messages_delivered + messages_lost + messages_in_flight``; per sender,
+        :attr:`NodeState.in_flight`."""
+        return self.messages_sent - self.messages_delivered - self.messages_lost
+
+    @property
     def now(self) -> float:
         """Current simulated time in seconds."""
         return self.env.now
@@ -394,6 +406,7 @@ class Network(Scheduler):
             else:
                 self._count(closed.src.sent, kind, size_bytes)
                 self.messages_sent += 1
+                closed.src.in_flight += 1  # for the instant before _lose counts it lost
                 self._lose(closed, message, size_bytes, kind)
                 if on_sent is not None:
                     self.call_soon(on_sent)
@@ -405,6 +418,7 @@ class Network(Scheduler):
         counter[0] += 1
         counter[1] += size_bytes
         self.messages_sent += 1
+        link.src.in_flight += 1
         host = link.src.host
         if host is not None:
             now = self.env.now
@@ -479,6 +493,7 @@ class Network(Scheduler):
         counter[0] += 1
         counter[1] += size_bytes
         self.messages_delivered += 1
+        link.src.in_flight -= 1
         if self._trace is not None:
             self._trace.append((t_sent, self.env.now, link.src.name, dst.name, kind, size_bytes))
         if dst.receiver is not None:
@@ -495,6 +510,7 @@ class Network(Scheduler):
     def _lose(self, link: Link, message: Any, size_bytes: int, kind: str) -> None:
         self._count(link.src.lost, kind, size_bytes)
         self.messages_lost += 1
+        link.src.in_flight -= 1
         if link.src.on_lost is not None:
             link.src.on_lost(link.dst.name, message)
 

@@ -24,6 +24,7 @@ from experiments.scenario import (
     load_scenario,
     parse_scenario,
 )
+from experiments.scenario.specs import RUN_STRATEGIES
 from models.dag import CidAllocator, chunked_file, oci_image
 
 SMALL = {
@@ -209,6 +210,13 @@ def test_estimate_grows_with_the_swarm_and_the_object():
     assert small.memory_bytes < more.memory_bytes and small.memory_bytes < bigger.memory_bytes
     assert (small.peers, small.connections, small.blocks) == (3, 3, 5)
     assert small.fetched_blocks == 2 * 5
+
+
+@pytest.mark.parametrize("strategy", RUN_STRATEGIES)
+def test_every_strategy_has_a_cost_rule(strategy):
+    groups = [{"name": "s", "seed_objects": ["f"]}, {"name": "l", "count": 2, "fetch": "f"}]
+    scenario = parse_scenario({**SMALL, "defaults": {"strategy": strategy}, "groups": groups})
+    assert estimate(scenario).events > 0
 
 
 @settings(max_examples=60, deadline=None)

@@ -32,7 +32,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path):
     assert res.returncode == 2
     assert res.stderr.strip().splitlines() == [
         "bitswap-sim bench: error: unknown benchmark part 'nope'; "
-        "allowed: substrate, headline, scaling, sweep"
+        "allowed: substrate, headline, hosts, scaling, sweep"
     ]
     assert "Traceback" not in res.stderr
     assert not (tmp_path / "b").exists()
@@ -95,3 +95,30 @@ def test_leeches_help_states_the_default_series():
     (action,) = [a for a in bench._actions if a.dest == "leeches"]
     for sizes in SCALING_LEECHES.values():
         assert f"default: {','.join(map(str, sizes))}" in action.help
+
+
+def test_bench_hosts_compares_the_2020_preset_with_ideal(monkeypatch):
+    """The hosts part runs each strategy on both hosts and divides 2020 by ideal."""
+    from experiments import bench_runs
+
+    calls = []
+
+    def fake(strategy, leeches=None, layers=None, replicate=0, host=None):
+        calls.append((strategy, host))
+        wall, messages = (3.0, 300) if host == "p2plab-2020" else (2.0, 100)
+        return {
+            "wall_s": wall,
+            "messages": messages,
+            "wall_s_per_message": wall / messages,
+            "peak_rss_mb": 1.0,
+            "makespan_s": 1.0,
+        }
+
+    monkeypatch.setattr(bench_runs, "measure", fake)
+    res = bench_runs.bench_hosts(repeats=1, quick=True)
+    assert sorted(calls) == sorted(
+        (s, h) for s in ("master", "poc-potential") for h in ("ideal", "p2plab-2020")
+    )
+    assert res["master"]["wall_ratio"] == 1.5
+    assert res["master"]["messages_ratio"] == 3.0
+    assert res["master"]["wall_per_message_ratio"] == 0.5

@@ -54,14 +54,80 @@ def test_sweep_in_parallel_and_resume(tmp_path):
     pd.testing.assert_frame_equal(first, again)  # nothing re-run: identical, wall_s included
 
 
-def test_reproduce_quick(tmp_path):
+def test_reproduce_quick_says_it_is_reduced_and_compares_nothing_with_the_blog(
+    tmp_path, monkeypatch
+):
+    """--quick is 8 leeches and 60 MiB: none of the blog's full-size numbers is put beside it
+    (it used to print the blog's times and ratios and draw "published" markers)."""
+    import experiments.plots
+
+    drawn = []
+    real = experiments.plots.write_all
+
+    def spy(*args, **kwargs):
+        drawn.append(kwargs.get("reference", args[3] if len(args) > 3 else None))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(experiments.plots, "write_all", spy)
     out = tmp_path / "rq"
-    assert main(["reproduce", "--quick", "--out", str(out), "--workers", "1"]) == 0
+    argv = ["reproduce", "--quick", "--out", str(out), "--workers", "1", "--sensitivity", "off"]
+    assert main(argv) == 0
+    assert drawn == [None]  # no "published" markers
     text = (out / "headline.txt").read_text()
-    assert "poc/master mean time to fetch" in text and "blog 3.16/9.08 = 0.35" in text
+    assert text.startswith("REDUCED RUN (--quick): 8 leeches, a 60 MiB image")
+    assert "poc-potential/master mean time to fetch" in text
+    assert "blog 3.16" not in text and "blog_s" not in text and "9.08" not in text
     runs = pd.read_parquet(out / "runs.parquet")
-    assert set(runs["strategy"]) == {"master", "poc", "registry"}
+    assert set(runs["strategy"]) == {"master", "poc-potential", "registry"}
     assert (runs["completed_leeches"] == runs["leeches"]).all()
+    assert not (out / "sensitivity").exists()
+
+
+def test_reproduce_runs_the_sensitivity_grid_after_the_headline(tmp_path, monkeypatch):
+    """reproduce prints and saves how the times and the ratio move over the unknowns (here
+    the quick grid shrunk to 2 leeches and 2 MiB so that the test is fast)."""
+    from experiments import reproduce, sensitivity
+
+    monkeypatch.setitem(
+        sensitivity.SIZES,
+        "quick",
+        {"groups.leeches.count": 2, "objects.image.layers": ["1 MiB", "1 MiB"]},
+    )
+    monkeypatch.setitem(reproduce.QUICK, "groups.leeches.count", 2)
+    monkeypatch.setitem(reproduce.QUICK, "objects.image.layers", ["1 MiB", "1 MiB"])
+    out = tmp_path / "rq"
+    argv = ["reproduce", "--quick", "--out", str(out), "--workers", "1", "--format", "png,svg"]
+    assert main(argv) == 0
+    text = (out / "sensitivity.txt").read_text()
+    assert text.startswith("Sensitivity (quick size, 2 leeches, a 2 MiB image")
+    for axis in ("bandwidth per node", "host preset", "DONT_HAVE timeout latency"):
+        assert axis in text
+    table = pd.read_csv(out / "sensitivity" / "sensitivity.csv")
+    assert len(table) == 10 and table["poc_over_master"].gt(0).all()
+    assert (out / "sensitivity" / "sensitivity.png").exists()
+    assert (out / "sensitivity" / "sensitivity.svg").exists()
+    assert len(pd.read_parquet(out / "sensitivity" / "runs.parquet")) == 19
+
+
+def test_the_full_headline_table_says_how_far_each_mean_is_from_the_blog():
+    from experiments.reproduce import headline_table
+
+    runs = pd.DataFrame(
+        {
+            "strategy": ["master", "poc-potential", "registry"],
+            "makespan_s": [9.08 * 1.5, 3.16, 3.93 * 2],
+            "mean_time_to_fetch_s": [9.08, 3.16 * 0.5, 3.93],
+            "dup_block_rate": [0.1, 0.2, 0.0],
+            "leeches": [32, 32, 32],
+            "completed_leeches": [32, 32, 32],
+        }
+    )
+    table = headline_table(runs).set_index("strategy")
+    assert table.loc["master", "ttf_vs_blog"] == "+0%"
+    assert table.loc["master", "makespan_vs_blog"] == "+50%"
+    assert table.loc["poc-potential", "blog_s"] == 3.16
+    assert table.loc["poc-potential", "ttf_vs_blog"] == "-50%"
+    assert table.loc["registry", "makespan_vs_blog"] == "+100%"
 
 
 def test_bad_inputs_exit_2_with_one_line_and_write_nothing(tmp_path):

@@ -56,12 +56,29 @@ def _shrink(raw: dict[str, Any], changes: dict[str, Any], sweep: dict[str, list]
 
 
 def _headline() -> dict[str, Any]:
-    """The blog's headline (container-image.toml): 8 leeches, a 24 MiB image, all three
-    strategies (master, poc, the registry baseline)."""
+    """The blog's headline (container-image.toml) on the ideal host with master's defaults
+    (v0.1.11's engine), as the preset stood before the 2020 host preset: 8 leeches, a 24 MiB
+    image, master, poc and the registry baseline. Pins that ``host = "ideal"`` is unchanged."""
+    raw = _raw(PRESETS / "container-image.toml")
+    raw.pop("strategy", None)
+    return _shrink(
+        raw,
+        {
+            "defaults.host": "ideal",
+            "groups.leeches.count": 8,
+            "objects.image.layers": ["4 MiB", "12 MiB", "8 MiB"],
+        },
+        {"defaults.strategy": ["master", "poc", "registry"]},
+    )
+
+
+def _headline_2020() -> dict[str, Any]:
+    """The headline preset as shipped (the p2plab-2020 host, master v0.1.8, poc-potential and
+    the registry baseline): 8 leeches, a 24 MiB image."""
     return _shrink(
         _raw(PRESETS / "container-image.toml"),
         {"groups.leeches.count": 8, "objects.image.layers": ["4 MiB", "12 MiB", "8 MiB"]},
-        {"defaults.strategy": ["master", "poc", "registry"]},
+        {"defaults.strategy": ["master", "poc-potential", "registry"]},
     )
 
 
@@ -144,6 +161,21 @@ def _poc_potential() -> dict[str, Any]:
     return _shrink(_raw(TEST_DATA / "small.toml"), {"defaults.strategy": "poc-potential"}, None)
 
 
+def _poc_2020_02() -> dict[str, Any]:
+    """poc as on go-bitswap master at f298c9b (2020-02-10) under seed churn (the faults
+    family's scenario): its sessions hear of disconnects and re-send the lost want-blocks."""
+    return _shrink(
+        _raw(PRESETS / "faults" / "seed-churn.toml"),
+        {
+            "groups.leeches.count": 8,
+            "objects.image.layers": ["10 MiB", "10 MiB"],
+            "max_sim_time_s": "60 s",
+            "defaults.strategy": "poc-2020-02",
+        },
+        None,
+    )
+
+
 def _transports() -> dict[str, Any]:
     """The small test scenario on each transport (fifo with and without the priority lane,
     fair, go-testnet), master and poc."""
@@ -168,6 +200,7 @@ FAMILIES: dict[str, Callable[[], dict[str, Any]]] = {
     f.__name__.lstrip("_"): f
     for f in (
         _headline,
+        _headline_2020,
         _go_fixed_delay,
         _go_real_world,
         _go_datacenter,
@@ -176,6 +209,7 @@ FAMILIES: dict[str, Callable[[], dict[str, Any]]] = {
         _faults,
         _mixed,
         _poc_potential,
+        _poc_2020_02,
         _transports,
         _priority_lane,
     )

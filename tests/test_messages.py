@@ -1,4 +1,5 @@
-"""Wire messages: merge rules, encoded sizes (reference/bitswap-protocol.md §2.2), kind labels."""
+"""Wire messages: merge rules, encoded sizes (docs/reference/protocol.md, from go-bitswap
+message/pb/message.proto@v0.1.8 and @v0.2.0), kind labels."""
 
 import pytest
 from hypothesis import given
@@ -84,7 +85,7 @@ def _encode(msg: Message, cid_version: int, protocol: str) -> bytes:
     return out
 
 
-# ------------------------------------------------------------------ §2.2 table, exact values
+# ------------------------------------------ the sizes table of docs/reference/protocol.md, exact
 
 
 @pytest.mark.parametrize(

@@ -258,3 +258,26 @@ def test_a_run_collects_cyclic_garbage_rarely_and_restores_the_thresholds():
     with pytest.raises(RuntimeError):
         net.run()
     assert gc.get_threshold() == before
+
+
+def test_in_flight_counts_what_was_sent_and_not_yet_delivered_or_lost():
+    """sent = delivered + lost + in flight, per sender and in total, at any time: worked by hand
+    on a 10 ms link at 10 Mbit/s (a 12 500-byte message takes 10 ms to serialise)."""
+    net = two_nodes()
+    net.add_node("c")
+    net.connect("a", "c", latency_s=0.01)
+    for _ in range(3):
+        net.send("a", "b", None, 12_500, "block")
+    net.send("a", "c", None, 12_500, "block")
+    net.send("b", "a", None, 10, "want")
+    assert (net.node("a").in_flight, net.node("b").in_flight, net.messages_in_flight) == (4, 1, 5)
+    net.run(until=0.015)  # b's want (10 ms) and a's first block (10 ms + 10 ms) not yet: 0.02
+    assert (net.node("a").in_flight, net.node("b").in_flight) == (4, 0)
+    net.run(until=0.025)  # a's first block to b arrived at 0.02
+    assert net.node("a").in_flight == 3
+    net.disconnect("a", "b")  # the two blocks still on their way to b are lost when due
+    net.send("a", "b", None, 10, "want")  # on the closed connection: lost at once
+    assert net.node("a").in_flight == 3 and net.messages_lost == 1
+    net.run()
+    assert net.messages_in_flight == net.node("a").in_flight == 0 and net.messages_lost == 3
+    assert net.messages_sent == net.messages_delivered + net.messages_lost == 6

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.container import ErrorbarContainer
 from matplotlib.figure import Figure
 
 from experiments.plots import (
@@ -12,16 +13,19 @@ from experiments.plots import (
     ecdf_time_to_fetch,
     makespan_by_strategy,
     palette,
+    strategy_style,
     sweep_line,
     swept_parameters,
     tradeoff_scatter,
     write_all,
 )
+from experiments.stats import summarise
 
 STRATEGIES = ("master", "poc")
 REPLICATES = 3
 LEECHES = 4
-PARAM = "network.latency_s"
+PARAM = "network_latency"
+PATH = "network.latency"
 PARAM_VALUES = (0.01, 0.05)
 DPI = 40
 """Low resolution keeps the PNG-writing tests fast."""
@@ -75,10 +79,14 @@ def _tables() -> tuple[pd.DataFrame, pd.DataFrame]:
                     )
                 run_peers = pd.DataFrame(peer_rows[-(LEECHES + 1) :])
                 leech = run_peers[run_peers.role == "leech"]
+                done = int(leech.completed.sum())
                 run_rows.append(
                     {
                         **common,
                         PARAM: latency,
+                        "leeches": LEECHES,
+                        "completed_leeches": done,
+                        "fraction_completed": done / LEECHES,
                         "makespan_s": leech.time_to_fetch_s.max(),
                         "mean_time_to_fetch_s": leech.time_to_fetch_s.mean(),
                         "dup_block_rate": leech.dup_blocks_received.sum()
@@ -93,6 +101,7 @@ def _tables() -> tuple[pd.DataFrame, pd.DataFrame]:
                 )
     runs = pd.DataFrame(run_rows)
     runs.attrs["swept"] = [PARAM]
+    runs.attrs["swept_paths"] = {PARAM: PATH}
     return runs, pd.DataFrame(peer_rows)
 
 
@@ -137,24 +146,33 @@ def test_ecdf_one_step_line_per_strategy_over_all_leeches(one_point):
     ]
 
 
+def _error_spans(container):
+    """(low, high) of each error bar of an errorbar container."""
+    (bars,) = container.lines[2]
+    return [v for seg in bars.get_segments() for v in (min(seg[:, 1]), max(seg[:, 1]))]
+
+
 def test_makespan_bars_with_ci_and_reference_markers(one_point):
     runs, _ = one_point
     fig = makespan_by_strategy(runs, reference=BLOG_REFERENCE_S)
     assert isinstance(fig, Figure)
     (ax,) = fig.axes
     assert ax.get_ylabel() == "makespan (s)"
-    assert "95% CI" in ax.get_title() and "n = 3 runs each" in ax.get_title()
+    assert "95% t CI" in ax.get_title() and "n = 3 runs each" in ax.get_title()
     # two bars; the reference adds an empty slot for registry, which was not simulated
     assert len(ax.patches) == 2
     assert [t.get_text() for t in ax.get_xticklabels()] == ["master", "poc", "registry"]
-    assert len(_data_lines(ax)) == 2  # one CI whisker per bar
     (markers,) = [c for c in ax.collections if c.get_label() == "reference"]
     np.testing.assert_allclose(markers.get_offsets(), [[0, 9.08], [1, 3.16], [2, 3.93]])
     assert _legend_texts(ax) == ["reference"]
-    # bar heights are the means
-    means = runs.groupby("strategy").makespan_s.mean()
+    # bar heights are the means, whiskers the summary table's intervals (one method for both)
+    table = summarise(runs, metrics=["makespan_s"], warn=False).set_index("strategy")
     heights = [p.get_height() for p in ax.patches]
-    assert sorted(heights) == pytest.approx(sorted(means))
+    assert heights == pytest.approx(list(table["mean"]))
+    spans = [v for c in ax.containers if isinstance(c, ErrorbarContainer) for v in _error_spans(c)]
+    assert spans == pytest.approx(list(table[["ci_low", "ci_high"]].to_numpy().ravel()))
+    # strategies are told apart by hatch as well as colour (greyscale)
+    assert [p.get_hatch() or "" for p in ax.patches] == ["", "//"]
 
 
 def test_makespan_without_reference_has_no_legend(one_point):
@@ -179,22 +197,32 @@ def test_sweep_line_one_line_per_strategy(tables):
     fig = sweep_line(runs, x=PARAM, y="makespan_s")
     assert isinstance(fig, Figure)
     (ax,) = fig.axes
-    assert ax.get_xlabel() == PARAM
+    assert ax.get_xlabel() == "network latency"  # the swept path in words
     assert ax.get_ylabel() == "makespan (s)"
-    lines = _data_lines(ax)
-    assert len(lines) == 2
-    for line in lines:
-        np.testing.assert_allclose(line.get_xdata(), PARAM_VALUES)
-    assert len(ax.collections) == 2  # one CI band per strategy
+    bars = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    assert len(bars) == 2  # one line with error bars per strategy
+    table = summarise(runs, by=["strategy", PARAM], metrics=["makespan_s"], warn=False)
+    for container, strategy in zip(bars, STRATEGIES, strict=True):
+        line = container.lines[0]
+        # dodged a little sideways, so overlapping lines stay visible
+        np.testing.assert_allclose(line.get_xdata(), PARAM_VALUES, atol=0.002)
+        assert not np.allclose(line.get_xdata(), PARAM_VALUES)
+        assert line.get_marker() == strategy_style(strategy).marker
+        mine = table[table.strategy == strategy]
+        assert _error_spans(container) == pytest.approx(
+            list(mine[["ci_low", "ci_high"]].to_numpy().ravel())
+        )
     assert ax.get_xscale() == "linear"
 
 
 def test_sweep_line_categorical_parameter(tables):
     runs, _ = tables
-    runs = runs.assign(**{"policy.fanout": runs[PARAM].map({0.01: "b", 0.05: "a"})})
-    (ax,) = sweep_line(runs, x="policy.fanout", y="dup_block_rate").axes
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b"]
-    assert len(_data_lines(ax)) == 2
+    runs = runs.assign(policy_fanout=runs[PARAM].map({0.01: "b", 0.05: "a"}))
+    (ax,) = sweep_line(runs, x="policy_fanout", y="dup_block_rate").axes
+    # categories in plan order (runs sorted by run id: the 0.01 runs come first)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["b", "a"]
+    assert len([c for c in ax.containers if isinstance(c, ErrorbarContainer)]) == 2
+    assert ax.get_ylim()[0] <= 0 and ax.get_ylim()[1] >= 1  # a rate: its whole range
 
 
 def test_tradeoff_scatter_points_and_means(one_point):
@@ -205,7 +233,8 @@ def test_tradeoff_scatter_points_and_means(one_point):
     assert ax.get_xlabel().startswith("duplicate block rate")
     assert ax.get_ylabel() == "mean time to fetch (s)"
     assert _legend_texts(ax) == list(STRATEGIES)
-    assert len(ax.collections[0].get_offsets()) == len(runs)  # every run is a point
+    points = [c for c in ax.collections if len(c.get_offsets()) and c.get_label() in STRATEGIES]
+    assert sum(len(c.get_offsets()) for c in points) == len(runs)  # every run is a point
     assert len(ax.containers) == 2  # one mean marker with crosshairs per strategy
 
 
@@ -215,9 +244,9 @@ def test_swept_parameters_from_attrs_or_dotted_names(tables, one_point):
     assert swept_parameters(runs.drop(columns=PARAM).assign(**{PARAM: 1.0})) == []
     bare = pd.DataFrame(runs)
     bare.attrs = {}
-    assert swept_parameters(bare) == [PARAM]  # inferred from the dotted column name
+    assert swept_parameters(bare) == [PARAM]  # not one of the runner's own columns
     # a swept group strategy is the strategy column, not a parameter
-    bare["groups.leeches.strategy"] = bare["strategy"]
+    bare["groups_leeches_strategy"] = bare["strategy"]
     assert swept_parameters(bare) == [PARAM]
     assert swept_parameters(one_point[0]) == []  # one value left: nothing is swept
 
@@ -238,8 +267,11 @@ def test_write_all_with_a_sweep(tables, tmp_path):
     assert plt.get_fignums() == figures_before  # no pyplot state touched, nothing left open
     _assert_pngs(paths, tmp_path)
     assert sorted(p.name for p in paths) == sorted(
-        [f"sweep_{PARAM}_{m}.png" for m in ("makespan_s", "mean_time_to_fetch_s", "dup_block_rate")]
-        + ["tradeoff.png"]
+        [
+            f"sweep_{PARAM}_{m}.png"
+            for m in ("fraction_completed", "makespan_s", "mean_time_to_fetch_s", "dup_block_rate")
+        ]
+        + ["time_to_fetch_km.png", "tradeoff.png"]
     )
 
 
@@ -248,9 +280,10 @@ def test_write_all_without_a_sweep(one_point, tmp_path):
     paths = write_all(runs, peers, tmp_path, reference=BLOG_REFERENCE_S, dpi=DPI)
     _assert_pngs(paths, tmp_path)
     assert sorted(p.name for p in paths) == [
-        "ecdf_time_to_fetch.png",
+        "fraction_completed.png",
         "makespan.png",
         "mean_time_to_fetch.png",
+        "time_to_fetch_km.png",
         "tradeoff.png",
     ]
 
@@ -260,12 +293,9 @@ def test_write_all_one_set_per_scenario(one_point, tmp_path):
     runs = pd.concat([runs, runs.assign(scenario="other one")], ignore_index=True)
     paths = write_all(runs, None, tmp_path / "figs", dpi=DPI)
     assert sorted(p.name for p in paths) == [
-        "other-one-makespan.png",
-        "other-one-mean_time_to_fetch.png",
-        "other-one-tradeoff.png",
-        "tiny-makespan.png",
-        "tiny-mean_time_to_fetch.png",
-        "tiny-tradeoff.png",
+        f"{s}-{f}.png"
+        for s in ("other-one", "tiny")
+        for f in ("fraction_completed", "makespan", "mean_time_to_fetch", "tradeoff")
     ]
     assert all(p.stat().st_size > 0 for p in paths)
 
@@ -278,12 +308,13 @@ def test_every_figure_from_a_small_real_sweep():
     from experiments import load_scenario, run
 
     runs, peers = run(load_scenario(Path(__file__).parent / "data" / "small-sweep.toml"))
-    point = runs[runs["groups.leeches.count"] == 2]
+    point = runs.query("groups_leeches_count == 2")
     ax = ecdf_time_to_fetch(peers[peers["run_id"].isin(point["run_id"])]).axes[0]
     assert ax.get_xlabel() == "time to fetch (s)" and len(ax.get_lines()) == 2
     ax = makespan_by_strategy(point).axes[0]
     assert ax.get_ylabel() == "makespan (s)" and len(ax.patches) == 2
-    ax = sweep_line(runs, "groups.leeches.count", "mean_time_to_fetch_s").axes[0]
-    assert ax.get_xlabel() == "groups.leeches.count" and len(ax.get_lines()) >= 2
+    ax = sweep_line(runs, "groups_leeches_count", "mean_time_to_fetch_s").axes[0]
+    assert ax.get_xlabel() == "peers in group leeches" and len(ax.get_lines()) >= 2
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["2", "4"]  # integer ticks
     ax = tradeoff_scatter(runs).axes[0]
     assert ax.get_ylabel() == "mean time to fetch (s)"

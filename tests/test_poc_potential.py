@@ -66,3 +66,27 @@ def test_no_dont_have_timeouts_in_the_variant():
     sw.fetch("leech", obj)
     assert not sw.run(max_sim_time_s=3.0)
     assert sw.peer("leech").client.dont_have_timeouts == 0
+
+
+def test_the_variant_debounces_without_a_cap():
+    """``messagequeue/messagequeue.go`` @164b203 runs every send through the hand-written
+    ``Debounce`` of ``messagequeue/debounce.go``: each enqueue restarts the 1 ms timer (no
+    cutoff, no max delay: those came with PR #255). A want every 0.5 ms for 30 ms leaves in one
+    message 1 ms after the last one (test_poc_eras has the same trickle under v0.2.0's capped
+    debounce, which sends at 20 ms)."""
+    from models.poc.messagequeue import MessageQueue
+    from models.poc.potential import PotentialConfig
+    from sim.network import Network
+
+    net = Network("fifo")
+    net.add_node("a")
+    net.add_node("b")
+    net.connect("a", "b", latency_s=0.0)
+    times = []
+    q = MessageQueue(net, "b", PotentialConfig(), lambda dst, m: times.append(round(net.now, 9)),
+                     True, 1.0, lambda p, c: None, 1)  # fmt: skip
+    for i in range(61):
+        net.call_at(i * 0.0005, lambda e: q.add_wants([e.value], []), i)
+    net.run(until=1.0)
+    assert PotentialConfig().debounce == "trailing"
+    assert times == [0.031]

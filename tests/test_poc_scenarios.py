@@ -14,6 +14,7 @@ import pytest
 from models.dag import CidAllocator, benchmark_blocks, chunked_file
 from models.peer import STRATEGIES
 from models.poc.client import PocClient
+from models.poc.config import PocConfig
 from models.swarm import Swarm
 from sim import Network
 
@@ -150,6 +151,45 @@ def test_silent_master_peer_gets_a_simulated_dont_have_after_the_timeout():
         (pytest.approx(timeout + 2 * D + 3 * L), "leech", "p", "want-block"),
         (pytest.approx(timeout + 2 * D + 4 * L), "p", "leech", "block"),
     ]
+    assert sw.peer("leech").client.dont_have_timeouts == 1
+
+
+@pytest.mark.parametrize(
+    ("source", "timeout_s"),
+    [("rtt", 0.2 + 2 * (2 * L)), ("one-way", 0.2 + 2 * L), ("unknown", 5.0)],
+)
+def test_the_dont_have_timeout_per_latency_source(source, timeout_s):
+    """The set-up above under each ``dont_have_latency_source``: 200 ms + 2 x the latency
+    (``donthavetimeoutmgr.go@v0.2.0`` ``calculateTimeoutFromLatency``), the latency being the
+    RTT (a libp2p ping, ``rtt``) or the one-way delay (go's virtual network, ``one-way``), or
+    the 5 s ``dontHaveTimeout`` (``unknown``). With 5 s the idle tick (500 ms + 3 x the root's
+    21 ms, after the root at D + 2L) broadcasts x first: p says HAVE, but x's one want-block
+    stays with m until the timeout, and then goes to p."""
+    config = PocConfig(dont_have_latency_source=source)
+    net, sw = swarm(["m", "p", "leech"], mesh(["m", "p", "leech"]), strategy="poc",
+                    strategies={"m": "master"},
+                    per_peer={q: {"config": config} for q in ("p", "leech")})  # fmt: skip
+    obj = dag_with_children(1)
+    root, x = obj.cids_in_order
+    sw.peer("m").seed(obj, [root])
+    sw.peer("p").seed(obj, [x])
+    sw.fetch("leech", obj)
+    assert sw.run()
+    t_root = D + 2 * L
+    sent_x = t_root + D
+    timeout = sent_x + timeout_s
+    got = [(t, src, dst, k) for t, src, dst, k, cid in items(net) if cid == x and k != "cancel"]
+    # x is broadcast to p at the idle tick (unknown) or on the simulated DONT_HAVE (exhausted)
+    broadcast = t_root + 0.5 + 3 * t_root if source == "unknown" else timeout
+    want_block_to_p = timeout + D + L if source == "unknown" else timeout + 2 * D + 3 * L
+    expected = [
+        (sent_x + L, "leech", "m", "want-block"),
+        (broadcast + D + L, "leech", "p", "want-have"),
+        (broadcast + D + 2 * L, "p", "leech", "have"),
+        (want_block_to_p, "leech", "p", "want-block"),
+        (want_block_to_p + L, "p", "leech", "block"),
+    ]
+    assert got == [(pytest.approx(t), *rest) for t, *rest in expected]
     assert sw.peer("leech").client.dont_have_timeouts == 1
 
 

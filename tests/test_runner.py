@@ -19,12 +19,14 @@ PEER_COLUMNS = [
     "run_id", "scenario", "strategy", "group", "peer", "role", "replicate", "seed", "completed",
     "time_to_fetch_s", "blocks_received", "dup_blocks_received", "bytes_received",
     "dup_bytes_received", "blocks_sent", "bytes_sent", "msgs_sent", "msgs_received",
-    "msgs_sent_want-block", "msgs_sent_want-have", "msgs_sent_cancel", "msgs_sent_block",
-    "msgs_sent_have", "msgs_sent_dont-have",
+    "msgs_sent_want_block", "msgs_sent_want_have", "msgs_sent_cancel", "msgs_sent_block",
+    "msgs_sent_have", "msgs_sent_dont_have", "msgs_lost", "msgs_in_flight", "blocks_lost",
+    "blocks_in_flight", "time_fetching_s",
 ]  # fmt: skip
 RUN_COLUMNS = [
     "run_id", "scenario", "strategy", "replicate", "seed", "makespan_s", "mean_time_to_fetch_s",
     "dup_block_rate", "dup_byte_rate", "control_bytes", "payload_bytes", "sim_events", "wall_s",
+    "leeches", "completed_leeches", "fraction_completed", "msgs_in_flight",
 ]  # fmt: skip
 
 
@@ -80,7 +82,7 @@ def sweep_reference():
 def test_sweep_has_grid_times_replications_runs(sweep_reference):
     specs, (runs, _peers, transfers, progress) = sweep_reference
     assert len(specs) == 4 * 2 and len(runs) == 8
-    assert list(runs["groups.leeches.count"]) == [2, 2, 4, 4, 2, 2, 4, 4]
+    assert list(runs["groups_leeches_count"]) == [2, 2, 4, 4, 2, 2, 4, 4]
     assert runs["run_id"].is_unique
     assert set(runs["strategy"]) == {"master", "poc"}
     assert list(transfers["run_id"].unique()) == list(runs["run_id"])

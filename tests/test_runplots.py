@@ -176,7 +176,8 @@ def test_write_all_adds_the_run_figures(tables, scenario, tmp_path):
     names = sorted(p.name for p in paths)
     assert names == sorted(
         [
-            "ecdf_time_to_fetch.png",
+            "fraction_completed.png",
+            "time_to_fetch_km.png",
             "makespan.png",
             "mean_time_to_fetch.png",
             "tradeoff.png",

@@ -78,7 +78,7 @@ def test_small_scenario_loads_with_units_and_defaults():
         (
             {"groups": [{"name": "s", "strategy": "bittorrent"}]},
             r"groups.s.strategy: unknown value 'bittorrent'; "
-            r"allowed: master, poc, poc-potential, registry",
+            r"allowed: master, poc, poc-2020-02, poc-potential, registry",
         ),
         ({"groups": [{"name": "s", "count": 0}]}, r"groups.s.count: must be a whole number >= 1"),
         (

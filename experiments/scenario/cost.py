@@ -50,9 +50,22 @@ __all__ = [
 ]
 
 # Rules of thumb, per unit (docs/scenarios.md, "Limits").
-_EVENTS_PER_ENTRY = {"master": 2.0, "poc": 4.0, "poc-potential": 4.0, "registry": 0.0}
-"""Events per leech x neighbour x block fetched, by strategy."""
-_BYTES_PER_ENTRY = {"master": 150.0, "poc": 300.0, "poc-potential": 300.0, "registry": 0.0}
+_EVENTS_PER_ENTRY = {
+    "master": 2.0,
+    "poc": 4.0,
+    "poc-2020-02": 4.0,
+    "poc-potential": 4.0,
+    "registry": 0.0,
+}
+"""Events per leech x neighbour x block fetched, by strategy (every one of
+:data:`~experiments.scenario.specs.RUN_STRATEGIES`)."""
+_BYTES_PER_ENTRY = {
+    "master": 150.0,
+    "poc": 300.0,
+    "poc-2020-02": 300.0,
+    "poc-potential": 300.0,
+    "registry": 0.0,
+}
 """Peak bytes per leech x neighbour x block fetched (wants and presences in flight)."""
 _EVENTS_PER_CONNECTION = 3.0
 _BYTES_PER_CONNECTION = 8192.0

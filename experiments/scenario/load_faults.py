@@ -112,26 +112,7 @@ def parse_faults(
                 fields["at_s"] = t.duration("at", None)
         fields["duration"] = read_duration(t, "duration") if t.has("duration") else None
         if kind == "link":
-            for end in ("a", "b"):
-                peer = t.string(end)
-                if peer is None:
-                    raise t.error(end, "required: a peer name such as 'seeds-0'")
-                if member_group(peer, by_name) is None:
-                    raise t.error(
-                        end, f"unknown peer {brief(peer)}; allowed: {shown_members(groups)}"
-                    )
-                fields[end] = peer
-            if fields["a"] == fields["b"]:
-                raise t.error("b", "must differ from a")
-            ra = member_group(fields["a"], by_name).region  # type: ignore[union-attr]
-            rb = member_group(fields["b"], by_name).region  # type: ignore[union-attr]
-            if isolated and ra != rb:
-                raise t.error(
-                    "b",
-                    f"{fields['a']!r} (region {ra!r}) and {fields['b']!r} (region {rb!r}) are "
-                    "never connected (network.inter_region = 'none'), so the fault would cut "
-                    "nothing; allowed: two peers of one region",
-                )
+            fields |= _link_ends(t, groups, by_name, isolated)
         if kind == "partition":
             fields |= _sides(t, group_names, regions)
             if isolated:
@@ -150,6 +131,33 @@ def parse_faults(
         t.done()
         out.append(FaultSpec(**fields))
     return tuple(out)
+
+
+def _link_ends(
+    t: Table, groups: tuple[GroupSpec, ...], by_name: Mapping[str, GroupSpec], isolated: bool
+) -> dict[str, str]:
+    """A link fault's ``a`` and ``b``: two different peers; under ``inter_region = "none"``,
+    of one region (peers of two regions are never connected)."""
+    ends: dict[str, str] = {}
+    for end in ("a", "b"):
+        peer = t.string(end)
+        if peer is None:
+            raise t.error(end, "required: a peer name such as 'seeds-0'")
+        if member_group(peer, by_name) is None:
+            raise t.error(end, f"unknown peer {brief(peer)}; allowed: {shown_members(groups)}")
+        ends[end] = peer
+    if ends["a"] == ends["b"]:
+        raise t.error("b", "must differ from a")
+    ra = member_group(ends["a"], by_name).region  # type: ignore[union-attr]
+    rb = member_group(ends["b"], by_name).region  # type: ignore[union-attr]
+    if isolated and ra != rb:
+        raise t.error(
+            "b",
+            f"{ends['a']!r} (region {ra!r}) and {ends['b']!r} (region {rb!r}) are "
+            "never connected (network.inter_region = 'none'), so the fault would cut "
+            "nothing; allowed: two peers of one region",
+        )
+    return ends
 
 
 def _check_sides_connect(t: Table, fields: dict[str, Any], groups: Mapping[str, GroupSpec]) -> None:

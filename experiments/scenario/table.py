@@ -16,11 +16,14 @@ from typing import Any, TypeVar, overload
 from experiments.scenario.errors import ScenarioError
 from sim.units import brief, check_number, parse_bandwidth, parse_duration, parse_size
 
-__all__ = ["NAME_MAX", "Table", "choices_text", "name_problem"]
+__all__ = ["NAME_MAX", "TEXT_MAX", "Table", "choices_text", "name_problem"]
 
 NAME_MAX = 200
 """Longest name or other string in a scenario (characters): names make run ids, file names,
 table cells and figure labels."""
+TEXT_MAX = 4000
+"""Longest free text a string field may hold when it asks for more than a name (a validation
+case's notes: ``Table.string(key, max_length=TEXT_MAX)``)."""
 
 _CHOICES_SHOWN = 20
 """Allowed values an error lists before it says how many there are in all."""
@@ -80,17 +83,35 @@ class Table:
         return key in self.data
 
     @overload
-    def string(self, key: str, default: str, choices: tuple[str, ...] | None = None) -> str: ...
+    def string(
+        self,
+        key: str,
+        default: str,
+        choices: tuple[str, ...] | None = None,
+        *,
+        max_length: int = NAME_MAX,
+    ) -> str: ...
 
     @overload
     def string(
-        self, key: str, default: None = None, choices: tuple[str, ...] | None = None
+        self,
+        key: str,
+        default: None = None,
+        choices: tuple[str, ...] | None = None,
+        *,
+        max_length: int = NAME_MAX,
     ) -> str | None: ...
 
     def string(
-        self, key: str, default: str | None = None, choices: tuple[str, ...] | None = None
+        self,
+        key: str,
+        default: str | None = None,
+        choices: tuple[str, ...] | None = None,
+        *,
+        max_length: int = NAME_MAX,
     ) -> str | None:
-        """A string, one of ``choices`` if given; ``default`` if absent (or ``None``)."""
+        """A string, one of ``choices`` if given, of at most ``max_length`` characters;
+        ``default`` if absent (or ``None``)."""
         value = self.get(key, default)
         if value is None:
             return default
@@ -98,8 +119,10 @@ class Table:
             raise self.error(key, f"must be a string, got {brief(value)}")
         if choices is not None and value not in choices:
             raise self.error(key, f"unknown value {brief(value)}; allowed: {choices_text(choices)}")
-        if len(value) > NAME_MAX:
-            raise self.error(key, f"too long ({len(value)} characters); allowed: up to {NAME_MAX}")
+        if len(value) > max_length:
+            raise self.error(
+                key, f"too long ({len(value)} characters); allowed: up to {max_length}"
+            )
         return value
 
     def name(self, key: str, required: str = "required") -> str:

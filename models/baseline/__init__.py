@@ -3,3 +3,5 @@
 :mod:`.registry` is the container-registry pull (DockerHub through a CDN edge) of the headline
 comparison.
 """
+
+__all__ = []

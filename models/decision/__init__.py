@@ -8,3 +8,5 @@ engine task workers, the Bitswap send workers of ``workers.go`` and the thaw tic
 :mod:`.trackerheap` is the heap of peer trackers that both versions of go-peertaskqueue (v0.1.1
 for master, v0.2.0 for poc) pop the next peer from.
 """
+
+__all__ = []

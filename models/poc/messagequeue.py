@@ -6,7 +6,8 @@ pending cancel for it and vice versa; each queued want takes the next priority o
 counter that starts at MaxInt32 (so a peer serves one peer's wants in FIFO order). Sending is
 debounced: the first enqueue notes the time, every enqueue restarts a 1 ms timer, and the
 message goes when the timer fires, or at once when more than 256 entries are pending or 20 ms
-have passed since the first enqueue. A message holds broadcast want-haves (``sendDontHave``
+have passed since the first enqueue (``debounce = "trailing"``, before PR #255: only when the
+timer fires). A message holds broadcast want-haves (``sendDontHave``
 false), then peer wants (``sendDontHave`` true), then cancels, each by priority, stopping at
 2 MiB (counted as ``message.Size()`` counts). The whole per-peer wantlist is re-sent every 30 s.
 
@@ -18,11 +19,13 @@ each message is sent, its want-blocks (with ``sendDontHave``) that are still wan
 timer; a CANCEL for the CID (the block arrived from anyone) stops it; otherwise, after
 ``200 ms + 2 x latency`` (5 s while the latency is unknown), the peer is treated as if it had
 sent DONT_HAVE. A real DONT_HAVE or HAVE does not stop the timer in v0.2.0. One timer per queue
-(the oldest pending want's deadline), as in go-bitswap.
+(the oldest pending want's deadline), as in go-bitswap. Whose want-blocks are timed:
+``dont_have_timeouts`` and ``dont_have_timeout_peers`` (:mod:`models.poc.config`).
 """
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable, Hashable, Iterable
 from operator import itemgetter
@@ -205,9 +208,16 @@ class MessageQueue:
         self._work_scheduled: float | None = None
         self._debounce = ResettableTimer(net, self._debounce_fired)
         # cfg's debounce settings, read on every enqueue (max delay with the float slack)
-        self._send_cutoff = cfg.send_message_cutoff
+        self._send_cutoff: float = cfg.send_message_cutoff
         self._send_max_delay_s = cfg.send_message_max_delay_s - 1e-12
         self._send_debounce_s = cfg.send_message_debounce_s
+        if cfg.debounce == "trailing":  # bep/debounce: every enqueue restarts the timer, no cap
+            self._send_cutoff = self._send_max_delay_s = math.inf
+        self._dont_have_timeouts = cfg.dont_have_timeouts and (
+            cfg.dont_have_timeout_peers == "all" or not supports_have
+        )
+        """Whether this queue times its want-blocks (``messagequeue.go@v0.2.0`` for every peer;
+        ``@f4c9702`` only if the peer does not support HAVE)."""
         self._rebroadcast = ResettableTimer(net, self._rebroadcast_fired)
         self._rebroadcast.reset(cfg.rebroadcast_interval_s)
         self.messages_sent = 0
@@ -326,7 +336,7 @@ class MessageQueue:
             old = wants_pending.get(cid)
             if old is not None and (old & 1 or entry.want_type != HAVE):  # packed: a want-have
                 del wants_pending[cid]
-        if self._cfg.dont_have_timeouts:
+        if self._dont_have_timeouts:
             self._start_dont_have_timeouts(msg)
         if self.pending_work_count():
             self._signal()
@@ -343,7 +353,7 @@ class MessageQueue:
         # where it is one), the cancels were taken by _extract_all
         self.bcst.pending.clear()
         self.peer_wants.pending.clear()
-        if want_blocks and self._cfg.dont_have_timeouts:
+        if want_blocks and self._dont_have_timeouts:
             self._start_dont_have_timeouts(msg)
 
     def _start_dont_have_timeouts(self, msg: Message) -> None:

@@ -3,7 +3,10 @@
 :class:`PeerWantManager` remembers, per connected peer, which CIDs were sent as want-block and
 as want-have, so that a want is never sent twice, a want-block supersedes a want-have, and a
 CANCEL only goes to peers that were sent a want. :class:`PeerManager` owns the per-peer message
-queues: a newly connected peer's queue starts with the broadcast want-haves.
+queues: a newly connected peer's queue starts with the broadcast want-haves. Sessions may
+register for a peer (``RegisterSession``, called before PR #275: ``sessions_track_connectivity``);
+they are then told when it connects and disconnects (``signalAvailability``,
+``internal/peermanager/peermanager.go@f298c9b``).
 
 Go iterates its peer maps; here peers are visited in the order they connected.
 """
@@ -11,10 +14,11 @@ Go iterates its peer maps; here peers are visited in the order they connected.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
+from typing import Protocol
 
 from models.poc.messagequeue import MessageQueue
 
-__all__ = ["PeerManager", "PeerWantManager"]
+__all__ = ["AvailabilityListener", "PeerManager", "PeerWantManager"]
 
 _NOT_SENT, _SENT_HAVE, _SENT_BLOCK = 0, 1, 2
 
@@ -128,6 +132,12 @@ class PeerWantManager:
         return out
 
 
+class AvailabilityListener(Protocol):
+    """What the peer manager tells a registered session (its want sender)."""
+
+    def signal_availability(self, peer: Hashable, available: bool) -> None: ...
+
+
 class PeerManager:
     """Message queues of the connected peers plus the peer want manager.
 
@@ -144,6 +154,9 @@ class PeerManager:
         """Peer -> how many times it has connected. The peer want manager forgets what a peer
         was sent when it disconnects: what a want sender remembers of sending to the peer
         (its piggy-back cursor) holds only within one epoch."""
+        self.peer_sessions: dict[Hashable, dict[int, AvailabilityListener]] = {}
+        """Peer -> session id -> the session's want sender, for sessions registered for it
+        (``peerSessions``); empty unless sessions track connectivity."""
 
     def connected(self, peer: Hashable, initial_want_haves: list[int]) -> None:
         """``Connected``: a new peer gets the broadcast want-haves."""
@@ -156,6 +169,8 @@ class PeerManager:
             self.pwm.add_peer(peer)
             self.pwm.prepare_send_wants(peer, [], initial_want_haves)
             queue.add_broadcast_want_haves(initial_want_haves)
+            if self.peer_sessions:
+                self._signal_availability(peer, True)
 
     def disconnected(self, peer: Hashable) -> None:
         count = self._refcount.get(peer, 0) - 1
@@ -167,6 +182,32 @@ class PeerManager:
         if queue is not None:
             queue.shutdown()
         self.pwm.remove_peer(peer)
+        if self.peer_sessions:
+            # go signals first, but the sessions act on their own goroutine: by then the
+            # peer's queue is gone
+            self._signal_availability(peer, False)
+
+    # ------------------------------------------------------------------ sessions
+    def register_session(
+        self, peer: Hashable, session_id: int, listener: AvailabilityListener
+    ) -> bool:
+        """``RegisterSession``: ``listener`` hears of ``peer``'s connects and disconnects from
+        now on; returns whether ``peer`` is connected."""
+        self.peer_sessions.setdefault(peer, {})[session_id] = listener
+        return peer in self.queues
+
+    def unregister_session(self, session_id: int) -> None:
+        """``UnregisterSession``: the session hears of no peer any more."""
+        for peer in list(self.peer_sessions):
+            sessions = self.peer_sessions[peer]
+            sessions.pop(session_id, None)
+            if not sessions:
+                del self.peer_sessions[peer]
+
+    def _signal_availability(self, peer: Hashable, connected: bool) -> None:
+        """``signalAvailability``: tell the sessions registered for ``peer``."""
+        for listener in list(self.peer_sessions.get(peer, {}).values()):
+            listener.signal_availability(peer, connected)
 
     def broadcast_want_haves(self, cids: list[int]) -> None:
         for peer, ks in self.pwm.prepare_broadcast_want_haves(cids).items():

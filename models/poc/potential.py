@@ -6,7 +6,7 @@ From the poc branch as it stood for the first published comparisons
 ``docs/poc.md``, "The want-potential variant").
 It replaced v0.2.0's session want sender; everything else (block presence manager, peer want
 manager, message queues, engine) is as in :mod:`models.poc`, except that this variant had no
-DONT_HAVE timeouts and no peer pruning.
+DONT_HAVE timeouts, no peer pruning and the pure trailing 1 ms debounce of its message queues.
 
 * Each (want, peer) has a *potential*: 0.5 while nothing is known (``basePotentialGain``), 0.8
   after a HAVE (``rcvdHavePotentialGain``), -0.8 after a DONT_HAVE.
@@ -62,6 +62,13 @@ class PotentialConfig(PocConfig):
 
     dont_have_timeouts: bool = False
     """The variant predates DONT_HAVE timeouts (PR #248)."""
+    prune_peers: bool = False
+    """The variant's session manager never prunes peers (it keeps no DONT_HAVE count)."""
+    debounce: str = "trailing"
+    """Every enqueue restarts the queue's 1 ms timer, with no cutoff and no max delay: the
+    hand-written ``Debounce`` that ``runQueue`` applies in ``messagequeue/messagequeue.go`` @
+    164b203 (``messagequeue/debounce.go``; the same at p2plab's pin 0ee3b75). The capped
+    debounce came with PR #255 (2020-02-13)."""
     base_potential_gain: float = 0.5
     """``basePotentialGain``: potential of a peer nothing is known about."""
     rcvd_have_potential_gain: float = 0.8
@@ -72,6 +79,14 @@ class PotentialConfig(PocConfig):
     """``maxPotentialThresholdRecent``: outcomes remembered."""
     min_potential_threshold_item_count: int = 8
     """``minPotentialThresholdItemCount``: outcomes needed before the threshold moves."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.prune_peers:
+            raise ValueError(
+                "poc-potential.prune_peers must be false: the 164b203 session manager never "
+                "prunes peers"
+            )
 
 
 class PotentialThresholdManager:

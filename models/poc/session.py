@@ -8,6 +8,12 @@ no limit on live wants. Received wanted blocks feed the average latency that set
 tick, like exhaustion, broadcasts want-haves for the live wants and, on the first tick of a run,
 searches for providers. Every minute a random live want is searched for and broadcast.
 
+Era knobs (:mod:`models.poc.config`): before PR #272 exhaustion ran the idle tick's broadcast
+of every live want (``exhausted_broadcast = "live"``); before PR #275 a session registered with
+the peer manager for every peer that sent it a block or HAVE, so that it heard of their
+disconnects and reconnects (``sessions_track_connectivity``), and a provider found by content
+routing only counted as a discovered peer (``provider_counts_as_have = False``).
+
 Where go-bitswap iterates a Go map (the live wants of a broadcast, hence which CID the provider
 search uses; the periodic search's random want) the model draws from the peer's random stream.
 """
@@ -70,6 +76,7 @@ class PocSession:
         self._periodic = ResettableTimer(self._net, self._periodic_search)
         self._periodic.reset(cfg.periodic_search_delay_s)
         self.closed = False
+        self._track_connectivity = cfg.sessions_track_connectivity
 
     # ------------------------------------------------------------------ requests
     def want_blocks(self, cids: list[int]) -> None:
@@ -102,7 +109,13 @@ class PocSession:
                 self.live[cid] = now
 
     def _peers_exhausted(self, cids: list[int]) -> None:
-        self.broadcast_want_haves(cids)
+        if self._cfg.exhausted_broadcast == "live":
+            # session.go@f298c9b: onPeersExhausted queues opBroadcast, and the session's loop
+            # runs handleIdleTick (every live want) after the message that exhausted the wants
+            # has been handled (its blocks are no longer live)
+            self._net.call_soon(lambda: self.broadcast_want_haves(None, idle_tick=False))
+        else:
+            self.broadcast_want_haves(cids)  # session.go@v0.2.0: only the exhausted CIDs
 
     # ------------------------------------------------------------------ receiving
     def is_wanted(self, cid: int) -> bool:
@@ -119,7 +132,15 @@ class PocSession:
             haves = sim.filter_interested(self.id, haves)
         if dont_haves:
             dont_haves = sim.filter_interested(self.id, dont_haves)
-        self.sws.update(sender, blocks, haves, dont_haves)
+        if self._track_connectivity and (blocks or haves):
+            # sessionwantsender.go@f298c9b Update: RegisterSession for the sender, which
+            # answers whether the peer is connected (a peer that is not joins unavailable)
+            connected = self._client.pm.register_session(sender, self.id, self.sws)
+            self.sws.update(sender, blocks, haves, dont_haves)
+            if not connected:
+                self.sws.signal_availability(sender, False)
+        else:
+            self.sws.update(sender, blocks, haves, dont_haves)
         if blocks:
             self._handle_receive(blocks)
 
@@ -144,13 +165,16 @@ class PocSession:
         self._reset_idle_tick()
 
     # ------------------------------------------------------------------ broadcasts and timers
-    def broadcast_want_haves(self, cids: list[int] | None) -> None:
+    def broadcast_want_haves(self, cids: list[int] | None, idle_tick: bool = True) -> None:
         """``broadcastWantHaves``: the idle tick (``cids`` None: every live want) or exhausted
-        wants; a provider search on the first tick of a run."""
+        wants; a provider search on the first tick of a run. ``idle_tick`` False: every live
+        want is broadcast because of exhaustion (``exhausted_broadcast = "live"``), not counted
+        in :attr:`idle_ticks`."""
         if self.closed:
             return
         if cids is None:
-            self.idle_ticks += 1
+            if idle_tick:
+                self.idle_ticks += 1
             now = self._net.env.now
             cids = list(self.live)
             if len(cids) > 1:
@@ -166,6 +190,16 @@ class PocSession:
             self.consecutive_ticks += 1
 
     def _find_more_peers(self, cid: int) -> None:
+        if not self._cfg.provider_counts_as_have:
+            # sessionpeermanager.go@f298c9b peerFoundMessage: a discovered session peer, which
+            # the want sender does not know of
+            def discovered(peer: Hashable) -> None:
+                if not self.closed:
+                    self.sws.peers_discovered = True
+
+            self._find_providers(cid, discovered)
+            return
+
         def found(peer: Hashable) -> None:
             if not self.closed:
                 self.sws.update(peer, [], [cid], [])  # as if the provider had sent HAVE
@@ -198,3 +232,5 @@ class PocSession:
         self.closed = True
         self._idle.stop()
         self._periodic.stop()
+        if self._track_connectivity:
+            self._client.pm.unregister_session(self.id)  # sessionwantsender.go@f298c9b shutdown

@@ -7,15 +7,18 @@ whether the CID is exhausted (every session peer said DONT_HAVE).
 On every change (CIDs added, blocks / HAVEs / DONT_HAVEs from a peer, a peer joining or leaving):
 
 * **availability**: a peer that sent a block or HAVE the session cares about joins the session
-  (its presence is filled in for every pending want, its DONT_HAVE count is reset);
+  (its presence is filled in for every pending want, its DONT_HAVE count is reset); a pruned
+  peer leaves it, and so, when sessions track connectivity (before PR #275), does a peer that
+  disconnects (its want-blocks are freed for other peers) until it reconnects;
 * **blocks**: the want is done; the sender is credited as first responder;
 * **DONT_HAVEs**: the peer's consecutive DONT_HAVE count grows (the 17th marks it for pruning,
-  ``peerDontHaveLimit`` = 16); its presence becomes DONT_HAVE; if it held the want-block, the
-  want-block is free to go elsewhere;
+  ``peerDontHaveLimit`` = 16, unless ``prune_peers`` is off); its presence becomes DONT_HAVE;
+  if it held the want-block, the want-block is free to go elsewhere;
 * **HAVEs**: presence HAVE (sticky), count reset, pruning cancelled; a pruned peer is kept if it
   has sent HAVE for any pending want;
 * **exhaustion**: a want every session peer has DONT_HAVE for is reported once to the session,
-  which broadcasts want-haves and searches for providers;
+  which broadcasts want-haves and searches for providers (checked on DONT_HAVEs and, from PR
+  #272, when a peer leaves: ``exhausted_broadcast``);
 * **send**: newly joined peers get want-haves for every pending want; every want without an
   outstanding want-block gets one to the peer(s) the policy picks (:mod:`models.poc.policy`),
   and want-haves to the others; every peer the round sends anything to also gets want-haves
@@ -302,7 +305,7 @@ class SessionWantSender:
             self._record_presences(sender, haves, got)
             cdh.pop(sender, None)
             prune = False
-        if prune and not self._bpm.peer_has_any_block(sender, wants):
+        if prune and self._cfg.prune_peers and not self._bpm.peer_has_any_block(sender, wants):
             self.pruned += 1
 
             def unavailable() -> None:  # go: a goroutine signals unavailability later
@@ -314,6 +317,11 @@ class SessionWantSender:
     def _check_for_exhausted_wants(
         self, dont_haves: list[int], newly_unavailable: list[Hashable]
     ) -> None:
+        """``checkForExhaustedWants`` (``sessionwantsender.go@v0.2.0``): the DONT_HAVEs' CIDs,
+        and every want when a peer left. Before PR #272 (``exhausted_broadcast = "live"``,
+        ``processUpdates`` in ``sessionwantsender.go@f298c9b``) only the DONT_HAVEs'."""
+        if newly_unavailable and self._cfg.exhausted_broadcast == "live":
+            newly_unavailable = []
         if not dont_haves and not newly_unavailable:
             return
         wants = dont_haves

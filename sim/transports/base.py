@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+__all__ = ["Transport"]
+
 if TYPE_CHECKING:
     from sim.network import Link, Network
 

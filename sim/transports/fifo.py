@@ -42,6 +42,8 @@ from typing import TYPE_CHECKING, Any
 from sim.kernel import Call, call_value
 from sim.transports.base import Transport
 
+__all__ = ["FifoTransport"]
+
 if TYPE_CHECKING:
     from sim.network import Link
 

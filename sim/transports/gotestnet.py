@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any
 
 from sim.transports.base import Transport
 
+__all__ = ["GoTestnetTransport"]
+
 if TYPE_CHECKING:
     from sim.kernel import Call
     from sim.network import Link, NodeState
