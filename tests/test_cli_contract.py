@@ -111,11 +111,7 @@ def test_help_is_not_an_error(box, tmp_path):
         assert res.exit == 0 and "usage:" in res.stdout, (name, res.stderr)
 
 
-# ------------------------------------------------------------------ issue 16's part, pending
-ISSUE_16 = "issue 16's work (output folders, --resume, --dask, run ids) has not landed"
-
-
-@pytest.mark.xfail(strict=False, reason=ISSUE_16)
+# ------------------------------------------------------------------ issue 16's part
 @pytest.mark.parametrize("where", ["under-a-file", "proc", "empty"])
 @pytest.mark.parametrize("command", ["run", "sweep"])
 def test_a_bad_output_folder_is_refused_before_the_first_event(command, where, box, tmp_path):
@@ -131,7 +127,6 @@ def test_a_bad_output_folder_is_refused_before_the_first_event(command, where, b
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
 
 
-@pytest.mark.xfail(strict=False, reason=ISSUE_16)
 def test_resume_with_an_empty_saved_run_reruns_it_or_says_what_to_do(box, tmp_path):
     runs = tmp_path / "o" / "runs"
     runs.mkdir(parents=True)
@@ -145,7 +140,6 @@ def test_resume_with_an_empty_saved_run_reruns_it_or_says_what_to_do(box, tmp_pa
         assert "small-p000-r00" in line and any(w in line for w in ("delete", "remove")), line
 
 
-@pytest.mark.xfail(strict=False, reason=ISSUE_16)
 def test_an_unreachable_dask_scheduler_fails_fast_in_one_line(box, tmp_path):
     argv = ["sweep", str(SMALL), "--out", str(tmp_path / "o"), "--dask", "tcp://127.0.0.1:9"]
     res = box.run(argv, cwd=tmp_path, timeout_s=20)
@@ -154,7 +148,6 @@ def test_an_unreachable_dask_scheduler_fails_fast_in_one_line(box, tmp_path):
     assert "--dask" in res.lines[0]
 
 
-@pytest.mark.xfail(strict=False, reason=ISSUE_16)
 def test_run_ids_sort_in_plan_order():
     from experiments.runner import plan
     from experiments.scenario import load_scenario, parse_scenario
