@@ -1036,12 +1036,10 @@ VERDICTS = (
 )
 
 
-PENDING_ISSUE_16 = frozenset({"out-empty", "dask-unreachable", "run-ids-sort-in-plan-order"})
-"""Issue 16's cases that still fail here (``--out ""`` writes into the current folder, an
-unreachable ``--dask`` waits for its 30 s connection timeout, run ids padded to 3 digits do not
-sort): ``tests/test_hostile.py`` marks them xfail until that work lands. Its other cases (a
-folder under a file or in ``/proc``, ``--resume`` of a 0-byte or garbage saved run) already
-end in one line."""
+PENDING_ISSUE_16: frozenset[str] = frozenset()
+"""Issue 16's cases that still fail here: none since its work was merged (``--out ""`` refused,
+an unreachable ``--dask`` refused before Dask's connection timeout, run ids padded to the grid's
+size). ``tests/test_hostile.py`` marks any name listed here xfail."""
 
 
 RUN_IN_TESTS = frozenset(
