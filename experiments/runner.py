@@ -480,6 +480,7 @@ def run(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every point and replication of ``scenario``; ``(runs, peers)``. The arguments are
     :func:`run_tables`'s (which also returns ``transfers`` and ``progress``)."""
+    run_arguments(scenario, replications, seed)  # checked as a file's are, first
     tables = run_tables(
         scenario,
         replications=replications,
@@ -531,6 +532,7 @@ def run_tables(
     than one run). ``echo``: where messages and the summary go (None: nowhere)."""
     from experiments.report import check_formats
 
+    run_arguments(scenario, replications, seed)  # checked as a file's are, first
     if (resume or force) and out is None:
         raise ValueError("resume and force need an output folder (out=)")
     if resume and force:
@@ -538,8 +540,6 @@ def run_tables(
                          "the folder), not both")  # fmt: skip
     if workers is not None and (isinstance(workers, bool) or workers < 1):
         raise ValueError(f"workers must be >= 1, got {workers!r}")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
     if replications is not None:
         scenario = scenario.with_replications(replications)
     if seed is not None and "seed" not in scenario.sweep:

@@ -165,7 +165,7 @@ def _connections(scenario: Scenario) -> tuple[int, dict[str | None, int]]:
 
 
 # --------------------------------------------------------------------------------- faults
-def mean_seconds(d: Duration) -> float:
+def _mean_seconds(d: Duration) -> float:
     """The mean of a duration (the lower end of its support where the mean is infinite)."""
     p = dict(d.params)
     if d.dist == "fixed":
@@ -193,7 +193,7 @@ def _fault_ops(f: FaultSpec, scenario: Scenario, counts: Mapping[str, int]) -> f
     if f.kind in ("churn", "slow"):
         per_peer = 1.0
         if f.uptime is not None and f.duration is not None:
-            cycle = mean_seconds(f.uptime) + mean_seconds(f.duration)
+            cycle = _mean_seconds(f.uptime) + _mean_seconds(f.duration)
             per_peer = 2.0 * horizon / max(cycle, 1e-300)
         elif f.duration is not None:
             per_peer = 2.0
