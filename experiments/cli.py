@@ -105,11 +105,13 @@ def _executor(
 
 # --------------------------------------------------------------------------------- commands
 def _cmd_validate(args: argparse.Namespace) -> None:
-    from experiments.runner import swept_columns
     from experiments.scenario import estimate, grid, load_scenario
 
     scenario = load_scenario(args.file, limits=_limits(args))
-    swept_columns(scenario)  # refuses what a sweep may not vary, as plan() does
+    if scenario.sweep:  # refuse what a sweep may not vary, as plan() does (imports pandas)
+        from experiments.runner import swept_columns
+
+        swept_columns(scenario)
     points = grid(scenario)  # lazy: every point is built, validated and costed, then dropped
     runs = 0
     events = memory = 0.0
