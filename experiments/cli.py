@@ -1,9 +1,9 @@
 """The ``bitswap-sim`` command.
 
     bitswap-sim run FILE --out DIR [--replications N] [--seed S] [--workers N | --dask ADDR]
-                   [--resume | --force] [--format png,pdf,svg] [--check]
+                   [--resume | --force] [--format png,pdf,svg] [--check] [--allow-large]
     bitswap-sim sweep FILE --out DIR [the same options; --workers defaults to every core]
-    bitswap-sim validate FILE
+    bitswap-sim validate FILE [--allow-large]
     bitswap-sim reproduce [--out DIR] [--quick] [--workers N] [--resume | --force] [--format F]
                           [--sensitivity quick|quarter|full|off]
     bitswap-sim plot DIR [--format F] [--run RUN_ID ...]
@@ -19,8 +19,12 @@ the file, the field and what is allowed; no traceback; nothing simulated), 1 if 
 found invariant violations (one line each on stderr; see ``docs/scenarios.md``, "Checking a
 scenario"). ``validate-model`` exits 0 also when the model misses a published figure (a
 miss is a result) and 1 if a comparison got no simulated value (a run in which a leech did not
-finish). Importing this module is cheap: pandas, matplotlib and the simulator are imported
-by the commands that need them, so ``--help`` is fast.
+finish). Every subcommand keeps the one-line contract for bad arguments too (a missing or
+unknown option, a value of the wrong type or out of range: ``--workers`` from 1 to 256,
+``--seed`` from 0 to 2**64 - 1, ``bench --repeats`` from 1 to 1000). ``--allow-large`` lifts
+the limits on what a scenario may ask for (``docs/scenarios.md``, "Limits"). Importing this
+module is cheap: pandas, matplotlib and the simulator are imported by the commands that need
+them, so ``--help`` is fast.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
@@ -38,12 +42,40 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from experiments.runner import RunSpec
+    from experiments.scenario import Limits
 
 __all__ = ["UsageError", "build_parser", "main"]
 
 
 class UsageError(ValueError):
     """Bad input from the command line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (``prog: error: message``, exit status 2),
+    like every other bad input, instead of argparse's usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+MAX_WORKERS = 256
+"""Most worker processes ``--workers`` may ask for."""
+MAX_REPEATS = 1000
+"""Most repeats ``bench --repeats`` may ask for."""
+
+
+def _workers(value: int | None, option: str = "--workers") -> int | None:
+    if value is not None and not 1 <= value <= MAX_WORKERS:
+        raise UsageError(f"{option} must be a whole number from 1 to {MAX_WORKERS}, got {value}")
+    return value
+
+
+def _limits(args: argparse.Namespace) -> Limits | None:
+    """The scenario limits, or None with ``--allow-large``."""
+    from experiments.scenario import DEFAULT_LIMITS
+
+    return None if getattr(args, "allow_large", False) else DEFAULT_LIMITS
 
 
 # --------------------------------------------------------------------------------- helpers
@@ -73,16 +105,29 @@ def _executor(
 
 # --------------------------------------------------------------------------------- commands
 def _cmd_validate(args: argparse.Namespace) -> None:
-    from experiments.runner import plan
-    from experiments.scenario import load_scenario
+    from experiments.scenario import estimate, grid, load_scenario
 
-    scenario = load_scenario(args.file)
-    specs = plan(scenario)
+    scenario = load_scenario(args.file, limits=_limits(args))
+    if scenario.sweep:  # refuse what a sweep may not vary, as plan() does (imports pandas)
+        from experiments.runner import swept_columns
+
+        swept_columns(scenario)
+    points = grid(scenario)  # lazy: every point is built, validated and costed, then dropped
+    runs = 0
+    events = memory = 0.0
+    for _, point in points:
+        cost = estimate(point)
+        runs += point.replications
+        events += cost.events * point.replications
+        memory = max(memory, cost.memory_bytes)
     peers = sum(g.count for g in scenario.groups)
+    mib = memory / 2**20
+    reps = scenario.replications
+    how = f"{len(points)} points x {reps} replications"
     print(
         f"ok: {scenario.name}: {len(scenario.groups)} groups, {peers} peers, "
-        f"{len(scenario.objects)} objects, {len(specs)} runs "
-        f"({len(specs) // scenario.replications} points x {scenario.replications} replications)"
+        f"{len(scenario.objects)} objects, {runs} runs ({how}); "
+        f"estimated ~{events:.2g} events in all, ~{mib:,.{0 if mib >= 1 else 2}f} MiB peak per run"
     )
 
 
@@ -93,17 +138,17 @@ def _cmd_run(args: argparse.Namespace, sweep: bool = False) -> int:
     from experiments.report import check_formats
     from experiments.runner import command_line, plan, run_tables
     from experiments.scenario import load_scenario
+    from experiments.scenario.cost import SEED_MAX
 
     if args.workers is not None and args.dask:
         raise UsageError("give either --workers or --dask, not both")
-    if args.workers is not None and args.workers < 1:
-        raise UsageError(f"--workers must be >= 1, got {args.workers}")
-    if args.seed is not None and args.seed < 0:
-        raise UsageError(f"--seed must be >= 0, got {args.seed}")
+    _workers(args.workers)
+    if args.seed is not None and not 0 <= args.seed <= SEED_MAX:
+        raise UsageError(f"--seed must be a whole number from 0 to {SEED_MAX}, got {args.seed}")
     if args.resume and args.force:
         raise UsageError("give either --resume (keep the saved runs that match) or --force "
                          "(clear the folder), not both")  # fmt: skip
-    scenario = load_scenario(args.file)
+    scenario = load_scenario(args.file, limits=_limits(args))
     if args.replications is not None:
         scenario = scenario.with_replications(args.replications)
     specs = plan(scenario, seed=args.seed)  # checks the sweep before anything is written
@@ -115,7 +160,7 @@ def _cmd_run(args: argparse.Namespace, sweep: bool = False) -> int:
     if workers is None and not args.dask:
         import os
 
-        workers = (os.cpu_count() or 1) if sweep else 1
+        workers = min(os.cpu_count() or 1, MAX_WORKERS) if sweep else 1
     executor, close = _executor(workers, args.dask, len(specs))
     try:
         tables = run_tables(
@@ -166,8 +211,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> None:
 
     if args.resume and args.force:
         raise UsageError("give either --resume or --force, not both")
-    if args.workers is not None and args.workers < 1:
-        raise UsageError(f"--workers must be >= 1, got {args.workers}")
+    _workers(args.workers)
     out = args.out or ("results/reproduce-quick" if args.quick else "results/reproduce")
     reproduce(
         Path(out),
@@ -187,8 +231,7 @@ def _cmd_validate_model(args: argparse.Namespace) -> int:
 
     if args.replications is not None and args.replications < 1:
         raise UsageError(f"--replications must be >= 1, got {args.replications}")
-    if args.workers is not None and args.workers < 1:
-        raise UsageError(f"--workers must be >= 1, got {args.workers}")
+    _workers(args.workers)
     from experiments.folder import check_path
     from experiments.validation import cases, format_report, run_validation, validation_figure
 
@@ -265,7 +308,8 @@ def _cmd_plot(args: argparse.Namespace) -> None:
     transfers = pd.read_parquet(transfers_file) if transfers_file.exists() else None
     progress = pd.read_parquet(progress_file) if progress_file.exists() else None
     scenario_file = folder / "scenario.toml"
-    scenario = load_scenario(scenario_file) if scenario_file.exists() else None
+    # limits=None: the folder holds a scenario that was run (with --allow-large, maybe)
+    scenario = load_scenario(scenario_file, limits=None) if scenario_file.exists() else None
     figures = write_figures(
         runs,
         peers,
@@ -295,35 +339,46 @@ def _cmd_bench(args: argparse.Namespace) -> None:
         raise UsageError(
             f"unknown benchmark part {unknown[0]!r}; allowed: {', '.join(bench.PARTS)}"
         )
-    if args.repeats < 1:
-        raise UsageError(f"--repeats must be >= 1, got {args.repeats}")
+    if not 1 <= args.repeats <= MAX_REPEATS:
+        raise UsageError(
+            f"--repeats must be a whole number from 1 to {MAX_REPEATS}, got {args.repeats}"
+        )
     leeches = None
     if args.leeches is not None:
         if "scaling" not in parts:
             raise UsageError("--leeches sets the scaling series: add the part 'scaling'")
         leeches = _leech_counts(args.leeches)
-    report = bench.run_parts(parts, repeats=args.repeats, quick=args.quick, leeches=leeches)
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    if not args.out or out.is_dir():
+        raise UsageError(f"--out {args.out!r}: allowed: a file name for the JSON report")
+    out.parent.mkdir(parents=True, exist_ok=True)  # fails now, not after the benchmark
+    report = bench.run_parts(parts, repeats=args.repeats, quick=args.quick, leeches=leeches)
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"\nwrote {out}")
 
 
 def _leech_counts(text: str) -> tuple[int, ...]:
-    """``--leeches 8,16,64`` -> (8, 16, 64): whole numbers >= 1, comma-separated."""
+    """``--leeches 8,16,64`` -> (8, 16, 64): whole numbers from 1 to the peers limit,
+    comma-separated."""
+    from experiments.scenario import DEFAULT_LIMITS
+
+    most = DEFAULT_LIMITS.peers
     try:
-        counts = tuple(int(part) for part in text.split(","))
+        counts = tuple(int(part) for part in text.split(",") if len(part) < 20)
     except ValueError:
         counts = ()
-    if not counts or min(counts) < 1:
+    parts = text.split(",")
+    if not counts or len(counts) != len(parts) or not 1 <= min(counts) <= max(counts) <= most:
         raise UsageError(
-            f"--leeches must be comma-separated leech counts >= 1 (e.g. 8,16,32), got {text!r}"
+            f"--leeches must be comma-separated leech counts >= 1 and <= {most} (e.g. 8,16,32), "
+            f"got {text[:60]!r}"
         )
     return counts
 
 
 _CHECK_HELP = "also check every run's invariants; exit status 1 if one is violated"
 _FORMAT_HELP = "figure formats, comma-separated: png, pdf, svg (default: png)"
+_LARGE_HELP = "lift the limits on peers, blocks, events, memory and runs (docs/scenarios.md)"
 
 
 def _run_options(p: argparse.ArgumentParser, sweep: bool) -> None:
@@ -343,10 +398,11 @@ def _run_options(p: argparse.ArgumentParser, sweep: bool) -> None:
     )
     p.add_argument("--format", default="png", help=_FORMAT_HELP)
     p.add_argument("--check", action="store_true", help=_CHECK_HELP)
+    p.add_argument("--allow-large", action="store_true", help=_LARGE_HELP)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="bitswap-sim",
         description="Discrete-event simulator of IPFS Bitswap (go-bitswap master and poc).",
     )
@@ -363,6 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check a scenario file without running it")
     p.add_argument("file")
+    p.add_argument("--allow-large", action="store_true", help=_LARGE_HELP)
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("reproduce", help="the headline: master vs poc vs registry")
@@ -448,18 +505,32 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``bitswap-sim`` console script."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # named after the subcommand they were given to
+        print(
+            f"bitswap-sim {args.command}: error: unrecognized arguments: {' '.join(extra)} "
+            f"(see bitswap-sim {args.command} --help)",
+            file=sys.stderr,
+        )
+        return 2
     args.argv = None if argv is None else list(argv)
     try:
         status = args.func(args)
-    except (UsageError, ValueError) as exc:
-        message = " ".join(str(exc).split("\n"))
-        print(f"bitswap-sim {args.command}: error: {message}", file=sys.stderr)
-        return 2
+    except (UsageError, ValueError) as exc:  # ScenarioError is a ValueError
+        return _error(args.command, str(exc))
+    except OSError as exc:  # a file or folder the command could not read or write
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _error(args.command, f"{where}{exc.strerror or exc}")
     except KeyboardInterrupt:
         print(f"bitswap-sim {args.command}: interrupted", file=sys.stderr)
         return 130
     return status or 0
+
+
+def _error(command: str, message: str) -> int:
+    """Print one line, ``bitswap-sim COMMAND: error: message``; exit status 2."""
+    print(f"bitswap-sim {command}: error: {' '.join(message.splitlines())}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ from experiments.collect import (
 )
 from experiments.folder import RUNS_DIR, TABLES, OutputFolderError
 from experiments.provenance import package_version, provenance
-from experiments.scenario import Scenario, ScenarioError, grid
+from experiments.scenario import Scenario, ScenarioError, grid, run_arguments
 from models.swarm import column_name
 
 __all__ = [
@@ -212,16 +212,15 @@ def plan(
     sort in plan order however large the grid is. ``seed`` overrides the scenario's base seed;
     a swept ``seed`` gives each point its own (and cannot be combined with ``seed``). A sweep
     over ``replications`` or ``name`` is refused (:data:`UNSWEEPABLE`)."""
-    columns = swept_columns(scenario)
+    reps, root = run_arguments(scenario, replications, seed)  # checked as a file's are
     if replications is not None:
-        scenario = scenario.with_replications(replications)
-    reps = scenario.replications
+        scenario = replace(scenario, replications=reps)
+    columns = swept_columns(scenario)
     if "seed" in scenario.sweep and seed is not None:
         raise ScenarioError(
             f"{scenario.source}: sweep.seed: the scenario sweeps its seed, so a seed override "
             f"({seed}) would make every point the same; allowed: one of the two"
         )
-    root = scenario.seed if seed is None else seed
     labels = _label_rules(scenario)
     n_points = math.prod(len(v) for v in scenario.sweep.values()) if scenario.sweep else 1
     pw, rw = max(3, len(str(n_points - 1))), max(2, len(str(reps - 1)))
@@ -481,6 +480,7 @@ def run(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every point and replication of ``scenario``; ``(runs, peers)``. The arguments are
     :func:`run_tables`'s (which also returns ``transfers`` and ``progress``)."""
+    run_arguments(scenario, replications, seed)  # checked as a file's are, first
     tables = run_tables(
         scenario,
         replications=replications,
@@ -532,6 +532,7 @@ def run_tables(
     than one run). ``echo``: where messages and the summary go (None: nowhere)."""
     from experiments.report import check_formats
 
+    run_arguments(scenario, replications, seed)  # checked as a file's are, first
     if (resume or force) and out is None:
         raise ValueError("resume and force need an output folder (out=)")
     if resume and force:
@@ -539,8 +540,6 @@ def run_tables(
                          "the folder), not both")  # fmt: skip
     if workers is not None and (isinstance(workers, bool) or workers < 1):
         raise ValueError(f"workers must be >= 1, got {workers!r}")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
     if replications is not None:
         scenario = scenario.with_replications(replications)
     if seed is not None and "seed" not in scenario.sweep:

@@ -19,6 +19,7 @@ import dataclasses
 import functools
 import math
 import numbers
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
@@ -268,9 +269,14 @@ class InternetLatency(LatencyModel):
             object.__setattr__(self, name, _seconds("InternetLatency", name, getattr(self, name)))
         for name in ("p_medium", "p_large"):
             p = getattr(self, name)
-            if not _is_real(p) or not (0.0 <= float(p) <= 1.0):
+            if (
+                not _is_real(p)
+                or not (0.0 <= float(p) <= 1.0)
+                or 0.0 < float(p) < sys.float_info.min
+            ):
                 raise ValueError(
-                    f"InternetLatency.{name} must be a probability in [0, 1], got {p!r}"
+                    f"InternetLatency.{name} must be a probability in [0, 1] (not a denormal "
+                    f"float), got {p!r}"
                 )
             object.__setattr__(self, name, float(p))
         if self.p_medium + self.p_large > 1.0:

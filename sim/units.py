@@ -16,14 +16,22 @@ from __future__ import annotations
 import math
 import numbers
 import re
+import sys
 from collections.abc import Mapping
 from types import MappingProxyType
 
 __all__ = [
     "BANDWIDTH_PRESETS",
     "GO_BANDWIDTH_SIGMA",
+    "MAX_DURATION_S",
+    "MAX_SIZE_BYTES",
+    "MIN_BANDWIDTH_BPS",
+    "MIN_DURATION_S",
+    "MIN_PERIOD_S",
     "bandwidth_preset",
     "bits_per_s",
+    "brief",
+    "check_number",
     "format_bandwidth",
     "gbit",
     "gbyte",
@@ -97,6 +105,93 @@ def gib(x: float) -> float:
     return x * 1_073_741_824.0
 
 
+# ---------------------------------------------------------------- the number rules
+# One rule set for every number a user gives (scenario files, configs, the command line): a real
+# number of the right type (a bool is not a number; a whole number is an int), finite, not
+# denormal (a float below 2.2e-308 is noise, not a value), in its range, and in its unit.
+MIN_DURATION_S = 1e-9
+"""The shortest non-zero duration: 1 ns (the finest unit); ``0`` is allowed where it means
+"none"."""
+MAX_DURATION_S = 1e9
+"""The longest duration: 10^9 s, about 31.7 years (far beyond any run; a time this large loses
+the nanosecond resolution of a float anyway)."""
+MIN_PERIOD_S = 1e-3
+"""Shortest period of a timer that re-arms itself (a protocol's ticks, rebroadcasts, an engine's
+thaw): 1 ms. A shorter one would fill a run with timer events (go-bitswap's are 100 ms and
+up)."""
+MIN_BANDWIDTH_BPS = 0.125
+"""The lowest bandwidth: 1 bit/s (0.125 bytes per second); ``unlimited`` is the highest."""
+MAX_SIZE_BYTES = 2**63 - 1
+"""The largest size a table can hold (a 64-bit signed integer), about 8 EiB."""
+_BRIEF = 60
+
+
+def brief(value: object) -> str:
+    """``repr(value)``, cut to about 60 characters (error messages stay one short line)."""
+    text = repr(value)
+    if len(text) <= _BRIEF:
+        return text
+    return f"{text[: _BRIEF - 20]}...{text[-12:]} ({len(text)} characters)"
+
+
+def _range_text(minimum: float, maximum: float) -> str:
+    if math.isinf(maximum):
+        return f">= {minimum}"
+    if math.isinf(minimum):
+        return f"<= {maximum}"
+    return f"in [{minimum}, {maximum}]"
+
+
+def check_number(
+    value: object,
+    *,
+    field: str,
+    minimum: float = -math.inf,
+    maximum: float = math.inf,
+    integer: bool = False,
+) -> float:
+    """``value`` checked by the number rules, as an ``int`` (``integer``) or a ``float``.
+
+    Raises ``ValueError`` naming ``field`` for a bool, a non-number, a non-integer where a whole
+    number is wanted, NaN or an infinity, a denormal float, or a value outside
+    ``[minimum, maximum]``. ``numbers.Integral`` values (numpy's ints too) count as whole
+    numbers.
+    """
+    kind = "whole number" if integer else "number"
+
+    def bad(why: str = "", low: float = minimum, high: float = maximum) -> ValueError:
+        return ValueError(
+            f"{field}: must be a {kind} {_range_text(low, high)}, got {brief(value)}{why}"
+        )
+
+    def out_of_range(x: float) -> ValueError:
+        # name the bound that is crossed: ">= 1" for 0, "<= 100" for 101
+        return bad(low=minimum, high=math.inf) if x < minimum else bad(low=-math.inf, high=maximum)
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise bad()
+    if integer:
+        if not isinstance(value, numbers.Integral):
+            raise bad()
+        whole = int(value)
+        if not minimum <= whole <= maximum:
+            raise out_of_range(whole)
+        return whole
+    try:
+        x = float(value)
+    except OverflowError:
+        raise bad(" (too large)") from None
+    if math.isnan(x):
+        raise bad()
+    if math.isinf(x):
+        raise bad(" (must be finite)")
+    if x != 0.0 and abs(x) < sys.float_info.min:
+        raise bad(" (a denormal float: use 0 or a number >= 2.2e-308)")
+    if not minimum <= x <= maximum:
+        raise out_of_range(x)
+    return x
+
+
 # ---------------------------------------------------------------- parsing
 # Unit prefixes as multipliers. "K" is accepted as well as "k" (as in "Kbps"); lower-case "m"
 # is not a prefix (it would be milli), so "mbps" is rejected rather than guessed.
@@ -151,7 +246,7 @@ _DURATION_UNITS: Mapping[str, tuple[int, int]] = MappingProxyType(
     }
 )
 _DURATION_FORMS = (
-    "a number of seconds >= 0, or a string '<number> <unit>' with unit one of "
+    "0 or a number of seconds from 1e-9 to 1e9, or a string '<number> <unit>' with unit one of "
     "ns, us, µs, ms, s, min, h (e.g. '5 ms', '1.5 s', '200us', '2 min')"
 )
 
@@ -167,19 +262,28 @@ def parse_bandwidth(value: object, *, field: str = "bandwidth") -> float:
     ``"10Gbps"``, ``"125 MB/s"``, ``"1.5 MiB/s"``, ``"64 kbit/s"``, ``"1024 Mibit/s"``, or
     ``"unlimited"``/``"inf"``; or a plain number, read as **bits per second** (users give bits/s),
     ``math.inf`` allowed. Raises ``ValueError`` naming ``field`` for a string without a unit, an
-    unknown unit, zero, a negative value, NaN, a bool or any other type.
+    unknown unit, zero, a negative value, less than 1 bit/s (:data:`MIN_BANDWIDTH_BPS`), NaN, a
+    number too large for a float, a bool or any other type.
     """
 
     def bad(reason: str) -> ValueError:
         return ValueError(
-            f"{field}: invalid bandwidth {value!r} ({reason}); expected {_BANDWIDTH_FORMS}"
+            f"{field}: invalid bandwidth {brief(value)} ({reason}); expected {_BANDWIDTH_FORMS}"
         )
 
-    if _is_real(value):
-        bits = float(value)  # type: ignore[arg-type]
-        if math.isnan(bits) or bits <= 0:
+    def checked(bytes_per_s: float) -> float:
+        if math.isnan(bytes_per_s) or bytes_per_s <= 0:
             raise bad("must be > 0")
-        return bits / 8.0
+        if bytes_per_s < MIN_BANDWIDTH_BPS:
+            raise bad("below 1 bit/s")
+        return bytes_per_s
+
+    if _is_real(value):
+        try:
+            bits = float(value)  # type: ignore[arg-type]
+        except OverflowError:
+            raise bad("number too large: write 'unlimited' for no limit") from None
+        return checked(bits / 8.0)
     if not isinstance(value, str):
         raise bad(f"wrong type {type(value).__name__}")
     if value.strip().lower() in _UNLIMITED_WORDS:
@@ -196,27 +300,31 @@ def parse_bandwidth(value: object, *, field: str = "bandwidth") -> float:
     number = float(match.group("num"))
     if number <= 0:
         raise bad("must be > 0")
-    if math.isinf(number):
+    if math.isinf(number * factor):
         raise bad("number too large: write 'unlimited' for no limit")
-    return number * factor
+    return checked(number * factor)
 
 
 def parse_duration(value: object, *, field: str = "duration") -> float:
-    """Parse a duration into seconds (>= 0, finite).
+    """Parse a duration into seconds: 0, or 1 ns to 10^9 s (:data:`MIN_DURATION_S`,
+    :data:`MAX_DURATION_S`).
 
     Accepts a string with a unit (``"5 ms"``, ``"1.5 s"``, ``"200us"``, ``"2 min"``; units ns, us,
     µs, ms, s, min, h) or a plain number of **seconds**. Zero is allowed. Raises ``ValueError``
     naming ``field`` for a string without a unit, an unknown unit, a negative, infinite or NaN
-    value, a bool or any other type.
+    value, one between 0 and 1 ns or above 10^9 s, a bool or any other type.
     """
 
     def bad(reason: str) -> ValueError:
         return ValueError(
-            f"{field}: invalid duration {value!r} ({reason}); expected {_DURATION_FORMS}"
+            f"{field}: invalid duration {brief(value)} ({reason}); expected {_DURATION_FORMS}"
         )
 
     if _is_real(value):
-        seconds = float(value)  # type: ignore[arg-type]
+        try:
+            seconds = float(value)  # type: ignore[arg-type]
+        except OverflowError:
+            raise bad("must be finite") from None
     elif isinstance(value, str):
         match = _NUMBER_WITH_UNIT.fullmatch(value)
         if match is None:
@@ -234,6 +342,10 @@ def parse_duration(value: object, *, field: str = "duration") -> float:
         raise bad("must be >= 0")
     if math.isinf(seconds):
         raise bad("must be finite")
+    if 0 < seconds < MIN_DURATION_S:
+        raise bad("between 0 and 1 ns: use 0 or at least 1 ns")
+    if seconds > MAX_DURATION_S:
+        raise bad("longer than 1e9 s, about 31.7 years")
     return seconds
 
 
@@ -260,11 +372,11 @@ def parse_size(value: object, *, field: str = "size") -> int:
     """Bytes from an int or a string with a unit (``"300 MiB"``, ``"8000 B"``, ``"1.5 GB"``).
 
     Raises ``ValueError`` naming ``field`` for a string without a unit or with an unknown one,
-    a size <= 0 bytes, a bool or any other type.
+    a size <= 0 bytes or above :data:`MAX_SIZE_BYTES`, a bool or any other type.
     """
     if isinstance(value, bool):
         raise ValueError(
-            f"{field}: must be a size in bytes or a string like '300 MiB', got {value!r}"
+            f"{field}: must be a size in bytes or a string like '300 MiB', got {brief(value)}"
         )
     if isinstance(value, int):
         size = value
@@ -272,16 +384,25 @@ def parse_size(value: object, *, field: str = "size") -> int:
         m = _SIZE.match(value)
         if not m:
             raise ValueError(
-                f"{field}: must be a size with a unit, got {value!r}; allowed units: "
+                f"{field}: must be a size with a unit, got {brief(value)}; allowed units: "
                 f"{', '.join(_SIZE_FACTORS)} (e.g. '300 MiB'), or a number of bytes"
             )
-        size = round(float(m.group(1)) * _SIZE_FACTORS[m.group(2)])
+        number = float(m.group(1)) * _SIZE_FACTORS[m.group(2)]
+        if not number <= MAX_SIZE_BYTES:
+            raise ValueError(
+                f"{field}: too large, got {brief(value)}; allowed: up to {MAX_SIZE_BYTES} bytes"
+            )
+        size = round(number)
     else:
         raise ValueError(
-            f"{field}: must be a size in bytes or a string like '300 MiB', got {value!r}"
+            f"{field}: must be a size in bytes or a string like '300 MiB', got {brief(value)}"
         )
     if size <= 0:
-        raise ValueError(f"{field}: must be > 0 bytes, got {value!r}")
+        raise ValueError(f"{field}: must be > 0 bytes, got {brief(value)}")
+    if size > MAX_SIZE_BYTES:
+        raise ValueError(
+            f"{field}: too large, got {brief(value)}; allowed: up to {MAX_SIZE_BYTES} bytes"
+        )
     return int(size)
 
 

@@ -23,6 +23,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_invariants import _settings, potential_stall_exempt, scenarios
 
+from experiments.build import build_run
 from experiments.invariants import run_checked
 from experiments.runner import plan, run_one
 from experiments.scenario import ScenarioError, grid, parse_scenario, resolved_dict
@@ -428,9 +429,20 @@ def test_faults_are_refused_with_the_registry_baseline_and_on_unconnected_pairs(
     raw = copy.deepcopy(BASE)
     raw["network"] |= {"topology": "region-mesh", "inter_region": "none"}
     raw["faults"] = [FAULTS["link"]]
-    (spec,) = plan(parse_scenario(raw))
-    with pytest.raises(ScenarioError, match="are not connected in this run's topology"):
-        run_one(spec)
+    with pytest.raises(
+        ScenarioError, match=r"are never connected \(network.inter_region = 'none'\)"
+    ):
+        parse_scenario(raw)  # validation sees it (issue 17)
+    raw["network"]["inter_region"] = 1  # gateways are drawn per run: the run sees it
+    raw["groups"] = [g | {"count": 2} for g in raw["groups"]]
+    raw["faults"] = [FAULTS["link"] | {"a": "seeds-1", "b": "leeches-1"}]
+    errors = []
+    for spec in plan(parse_scenario(raw), replications=8):
+        try:
+            build_run(spec.scenario, spec.replicate, spec.seed)
+        except ScenarioError as exc:
+            errors.append(str(exc))
+    assert any("are not connected in this run's topology" in e for e in errors), errors
 
 
 # --------------------------------------------------------------------------------- random

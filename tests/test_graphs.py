@@ -377,3 +377,16 @@ def test_the_sparse_presets_validate_and_run_small():
     for name in ("graphs/degree-sweep.toml", "graphs/far-leech.toml"):
         sc = load_scenario(PRESETS / name)
         assert len(grid(sc)) >= 2
+
+
+def test_a_sparse_graph_is_costed_by_its_connections_not_as_a_full_mesh():
+    """The cost estimate counts a graph's connections (random 8-regular: n * 8 / 2, plus the
+    providers DHT leeches dial), so the 1,000-peer preset passes the default limits."""
+    from experiments.scenario import load_scenario
+    from experiments.scenario.cost import estimate
+
+    scenario = load_scenario(PRESETS / "swarm-1000.toml")
+    cost = estimate(scenario)
+    assert cost.peers == 1000
+    assert 4000 <= cost.connections <= 4000 + 10 * 100
+    assert cost.memory_bytes < 1024**3

@@ -17,6 +17,7 @@ one example must give identical tables. Examples are drawn deterministically
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import pandas as pd
@@ -103,6 +104,39 @@ def _hold(draw: st.DrawFn, obj: str, n: int) -> tuple[dict | str, set[int]]:
     return hold, set(range(start + offset, min(stop, n), every))
 
 
+def _selected(hold: dict | str, n: int) -> set[int]:
+    """The block indices a ``seed_objects`` entry selects."""
+    if isinstance(hold, str):
+        return set(range(n))
+    start, stop = hold.get("range", [0, n])
+    return set(range(start + hold.get("offset", 0), min(stop, n), hold.get("every", 1)))
+
+
+def _drop_hopeless_fetches(groups: list[dict], sizes: dict[str, int], network: dict) -> None:
+    """Validation refuses a group fetching an object it holds in full (its members would count a
+    time of 0) and, in a region-mesh with ``inter_region = "none"``, a fetch of an object some
+    block of which nobody in the group's region holds: such groups fetch nothing here."""
+    isolated = network.get("topology") == "region-mesh" and network.get("inter_region") == "none"
+    for group in groups:
+        fetch = group.get("fetch")
+        if fetch is None:
+            continue
+        obj, n = fetch["object"], sizes[fetch["object"]]
+        own: set[int] = set()
+        reach: set[int] = set()
+        for g in groups:
+            for h in g.get("seed_objects", []):
+                if (h if isinstance(h, str) else h["object"]) != obj:
+                    continue
+                if not isolated or g["region"] == group["region"]:
+                    reach |= _selected(h, n)
+                every_member = isinstance(h, str) or h.get("distribute", "all") == "all"
+                if g is group and (every_member or g["count"] == 1):
+                    own |= _selected(h, n)
+        if own >= set(range(n)) or reach < set(range(n)):
+            del group["fetch"]
+
+
 @st.composite
 def scenarios(draw: st.DrawFn) -> dict:
     """A random small scenario as a dict (see the module docstring)."""
@@ -171,6 +205,7 @@ def scenarios(draw: st.DrawFn) -> dict:
             group.setdefault("seed_objects", []).append(
                 {"object": obj, "range": [missing[0], missing[-1] + 1]}
             )
+    _drop_hopeless_fetches(groups, sizes, network)
     return {
         "name": "random",
         "seed": draw(st.integers(0, 2**31)),
@@ -216,6 +251,14 @@ def potential_stall_exempt(raw: dict) -> set[str]:
 def _spec(raw: dict):  # type: ignore[no-untyped-def]
     (spec,) = plan(parse_scenario(raw, source="random"))
     return spec
+
+
+def _edited(scenario, **edits: dict):  # type: ignore[no-untyped-def]
+    """``scenario`` with its groups' fields changed (``group name -> {field: value}``), past
+    validation: what validation refuses as certain to fail (nobody holds what a leech fetches,
+    a group fetching what it holds) the model and the checker must still cope with."""
+    groups = tuple(dataclasses.replace(g, **edits.get(g.name, {})) for g in scenario.groups)
+    return dataclasses.replace(scenario, groups=groups)
 
 
 # --------------------------------------------------------------------------------- the tests
@@ -264,8 +307,8 @@ BASE = {
 }
 
 
-def _finished(raw: dict):  # type: ignore[no-untyped-def]
-    scenario = parse_scenario(raw)
+def _finished(raw: dict, **edits: dict):  # type: ignore[no-untyped-def]
+    scenario = _edited(parse_scenario(raw), **edits)
     built = build_run(scenario)
     start = snapshot(built)
     built.run(scenario.max_sim_time_s)
@@ -319,8 +362,11 @@ def test_checker_finds_a_timer_that_never_stops_and_a_result_that_changed():
 
 
 def test_unreachable_leeches_are_exempt_and_slow_ones_are_not():
-    nobody_holds = {**BASE, "groups": [{"name": "s"}, {"name": "l", "count": 2, "fetch": "f"}]}
-    scenario, built, start = _finished(nobody_holds)
+    holds = {
+        **BASE,
+        "groups": [{"name": "s", "seed_objects": ["f"]}, {"name": "l", "count": 2, "fetch": "f"}],
+    }
+    scenario, built, start = _finished(holds, s={"seed_objects": ()})  # nobody holds f
     assert check_invariants(built, scenario, start) == []
     # partitioned: region r1 has no holder; its leech cannot complete, r0's must
     apart = {
@@ -329,10 +375,11 @@ def test_unreachable_leeches_are_exempt_and_slow_ones_are_not():
         "groups": [
             {"name": "s", "region": "r0", "seed_objects": ["f"]},
             {"name": "l", "region": "r0", "fetch": "f"},
-            {"name": "far", "region": "r1", "count": 2, "fetch": "f"},
+            {"name": "far", "region": "r1", "count": 2},
         ],
     }
-    scenario, built, start = _finished(apart)
+    far = {"fetch": parse_scenario(apart).groups[1].fetch}
+    scenario, built, start = _finished(apart, far=far)
     assert [f.completed for f in built.swarm.peers["far-0"].fetches] == [False]
     assert check_invariants(built, scenario, start) == []
     # reachable, but the time limit is too short: reported
@@ -358,17 +405,21 @@ def test_unreachable_leeches_are_exempt_and_slow_ones_are_not():
 def test_a_fetch_with_nothing_to_get_does_not_end_the_run():
     """Found by the random scenarios: s-0 holds what it fetches, so its fetch completes at
     once while the swarm is being built; Swarm.run returned at t = 0 before l-0 and l-1 (built
-    after it) fetched anything (models/swarm.py now waits for fetches added after that)."""
+    after it) fetched anything (models/swarm.py now waits for fetches added after that).
+    Validation now refuses such a group (issue 17); the model still copes with it."""
     raw = {
         "name": "t",
         "network": {"latency": {"model": "fixed", "one_way": "5 ms"}},
         "objects": [{"name": "f", "type": "file", "size": "1 MiB"}],
         "groups": [
-            {"name": "s", "seed_objects": ["f"], "fetch": "f"},
+            {"name": "s", "seed_objects": ["f"]},
             {"name": "l", "count": 2, "fetch": "f"},
         ],
     }
-    row, _, violations = run_checked(_spec(raw))
+    spec = _spec(raw)
+    fetch = spec.scenario.groups[1].fetch
+    spec = dataclasses.replace(spec, scenario=_edited(spec.scenario, s={"fetch": fetch}))
+    row, _, violations = run_checked(spec)
     assert violations == []
     assert row["completed_leeches"] == row["leeches"] == 3 and row["sim_time_s"] > 0
 

@@ -3,6 +3,7 @@ what a run passes to the network and the peers."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import tomllib
 
@@ -11,7 +12,15 @@ import tomli_w
 
 import experiments.build as build
 from experiments.hosts import PRESETS
-from experiments.scenario import ScenarioError, grid, parse_scenario, resolved_dict
+from experiments.scenario import (
+    ScenarioError,
+    grid,
+    host_dict,
+    parse_hosts,
+    parse_scenario,
+    resolved_dict,
+)
+from experiments.scenario.load_hosts import CORES_MAX
 from models.hostwork import NO_WORK
 from sim.host import Host, HostSpec
 
@@ -150,8 +159,9 @@ def test_sweeps_over_hosts():
 def test_a_sweep_to_an_unknown_host_names_the_point():
     raw = scenario()
     raw["sweep"] = {"defaults.host": ["ideal", "fast"]}
+    points = grid(parse_scenario(raw))  # lazy: a point is checked when it is built (issue 17)
     with pytest.raises(ScenarioError, match=r"unknown value 'fast'.*at sweep point"):
-        grid(parse_scenario(raw))
+        list(points)
 
 
 # ------------------------------------------------------------------------------ the run
@@ -247,3 +257,72 @@ def test_build_network_gives_nodes_their_hosts():
     assert net.host_of("a") is not None and net.host_of("a").spec == PRESETS["modern"].spec
     assert net.host_of("b") is machine and net.host_of("c") is machine
     assert net.host_of("d") is None
+
+
+# ------------------------------------------------------------------- the number rules (issue 17)
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_every_preset_follows_the_number_rules(name):
+    """A preset written out as a ``[hosts.<name>]`` table passes the scenario's number rules and
+    loads back to the same machine and work."""
+    table = host_dict(PRESETS[name])
+    table.pop("summary")
+    copy = parse_hosts({"copy": table}, "t.toml")["copy"]
+    assert copy.spec == dataclasses.replace(PRESETS[name].spec, name="copy")
+    assert copy.work == PRESETS[name].work and copy.shared == PRESETS[name].shared
+
+
+@pytest.mark.parametrize(
+    ("host", "message"),
+    [
+        ({"cores": -2}, r"hosts.m.cores: must be a whole number >= 1, got -2"),
+        ({"cores": 10**12}, rf"hosts.m.cores: must be a whole number <= {CORES_MAX}, got"),
+        ({"cores": True}, r"hosts.m.cores: must be a whole number in \[1, 1024\], got True"),
+        ({"cores": 2, "capacity_cores": math.inf}, r"capacity_cores: must be a finite number > 0"),
+        ({"cores": 2, "capacity_cores": 1e-320}, r"capacity_cores: must be a finite number > 0"),
+        ({"disk": {"write_iops": math.inf}}, r"disk.write_iops: must be a number .* 'unlimited'"),
+        ({"disk": {"read_iops": math.nan}}, r"disk.read_iops: must be a number"),
+        ({"disk": {"read_iops": 1e-320}}, r"disk.read_iops: must be a number"),
+        ({"send_rate": 1e-320}, r"hosts.m.send_rate: invalid bandwidth 1e-320 \(below 1 bit/s\)"),
+        ({"work": {"hash_rate": "1e400 B/s"}}, r"work.hash_rate: invalid bandwidth '1e400 B/s'"),
+        ({"stream_open": math.inf}, r"hosts.m.stream_open: invalid duration inf"),
+        ({"disk": {"write_latency": 1e-320}}, r"disk.write_latency: invalid duration 1e-320"),
+        ({"summary": "s" * 300}, r"hosts.m.summary: too long \(300 characters\)"),
+    ],
+)
+def test_host_numbers_follow_the_number_rules(host, message):
+    with pytest.raises(ScenarioError, match=message):
+        parse_hosts({"m": host}, "t.toml")
+
+
+def test_unlimited_is_the_word_for_no_cost():
+    (m,) = parse_hosts(
+        {"m": {"disk": {"write_iops": "unlimited"}, "send_rate": "unlimited"}}, "t"
+    ).values()
+    assert m.spec.disk.write_iops == math.inf and m.spec.send_Bps == math.inf
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("", r"hosts: the name '': empty"),
+        ("   ", r"hosts: the name '   ': blank"),
+        ("h" * 300, r"\(302 characters\): too long \(300 characters\)"),
+        ("a\x00b", r"must not contain '\\x00'"),
+    ],
+)
+def test_host_names_follow_the_name_rules(name, message):
+    with pytest.raises(ScenarioError, match=message):
+        parse_hosts({name: {}}, "t.toml")
+
+
+def test_too_many_hosts_are_refused_before_they_are_built():
+    raw = scenario({f"h{i}": {} for i in range(10_001)})
+    with pytest.raises(ScenarioError, match=r"hosts: 10,001 entries; allowed: up to 10,000"):
+        parse_scenario(raw)
+    assert len(parse_scenario(raw, limits=None).hosts) == 10_001
+
+
+def test_an_unknown_host_lists_at_most_20_names():
+    raw = scenario({f"h{i}": {} for i in range(30)}, leeches="nope")
+    with pytest.raises(ScenarioError, match=r"allowed: ideal, .*, h14, \.\.\. \(35 in all\)$"):
+        parse_scenario(raw)

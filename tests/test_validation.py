@@ -280,7 +280,7 @@ def test_a_miss_prints_its_known_gap(tmp_path, capsys):
     [
         (["--case", "nope"], "unknown validation case 'nope'; allowed: blog-headline, "),
         (["--replications", "0"], "--replications must be >= 1, got 0"),
-        (["--workers", "0"], "--workers must be >= 1, got 0"),
+        (["--workers", "0"], "--workers must be a whole number from 1 to 256, got 0"),
         (["--host", "big"], "unknown host preset 'big'; allowed: ideal, "),
     ],
 )

@@ -10,8 +10,11 @@ One job per module:
   or a dict to a validated :class:`Scenario` (:func:`load_scenario`, :func:`parse_scenario`;
   hosts: :func:`parse_hosts`, presets from :mod:`experiments.hosts`; graph topologies and
   connection managers: :class:`GraphSpec`, :class:`ConnManagerSpec`);
-* :mod:`~experiments.scenario.sweep`: a ``[sweep]`` expanded into its grid (:func:`grid`,
+* :mod:`~experiments.scenario.sweep`: a ``[sweep]`` expanded lazily into its grid (:func:`grid`,
   :func:`set_path`);
+* :mod:`~experiments.scenario.limits` and :mod:`~experiments.scenario.cost`: what a file and a
+  scenario may ask for (:class:`Limits`), and what a run will cost (:func:`estimate`), checked
+  before anything is built;
 * :mod:`~experiments.scenario.write`: the resolved scenario written back as TOML
   (:func:`resolved_dict`, :func:`write_resolved`).
 
@@ -20,7 +23,9 @@ Every field, its default and its unit is documented in ``docs/scenarios.md``; ev
 scenario is :mod:`experiments.faults`'s job.
 """
 
+from experiments.scenario.cost import Cost, check_cost, estimate, run_arguments
 from experiments.scenario.errors import ScenarioError
+from experiments.scenario.limits import DEFAULT_LIMITS, MAX_DEPTH, MAX_FILE_BYTES, Limits
 from experiments.scenario.load import load_scenario, parse_scenario
 from experiments.scenario.load_faults import parse_faults
 from experiments.scenario.load_hosts import host_dict, parse_hosts
@@ -39,20 +44,26 @@ from experiments.scenario.specs import (
     Scenario,
     block_count,
 )
-from experiments.scenario.sweep import grid, set_path
+from experiments.scenario.sweep import Grid, grid, set_path
 from experiments.scenario.table import Table
 from experiments.scenario.write import fault_dict, resolved_dict, write_resolved
 from sim.units import parse_size
 
 __all__ = [
+    "DEFAULT_LIMITS",
+    "MAX_DEPTH",
+    "MAX_FILE_BYTES",
     "ConnManagerSpec",
+    "Cost",
     "Duration",
     "FaultSpec",
     "FetchSpec",
     "GraphNode",
     "GraphSpec",
+    "Grid",
     "GroupSpec",
     "HoldSpec",
+    "Limits",
     "NetworkSpec",
     "ObjectSpec",
     "RegistrySpec",
@@ -60,6 +71,8 @@ __all__ = [
     "ScenarioError",
     "Table",
     "block_count",
+    "check_cost",
+    "estimate",
     "fault_dict",
     "grid",
     "host_dict",
@@ -69,6 +82,7 @@ __all__ = [
     "parse_scenario",
     "parse_size",
     "resolved_dict",
+    "run_arguments",
     "set_path",
     "write_resolved",
 ]

@@ -20,11 +20,13 @@ from typing import Any
 
 from experiments.hosts import PRESETS, HostPreset
 from experiments.scenario.errors import ScenarioError
-from experiments.scenario.table import Table
+from experiments.scenario.table import Table, name_problem
 from models.hostwork import DATASTORES
 from sim.host import CIPHERS
+from sim.units import brief, check_number
 
 __all__ = [
+    "CORES_MAX",
     "DISK_KEYS",
     "HOST_KEYS",
     "WORK_KEYS",
@@ -71,12 +73,19 @@ OTHER_KEYS = ("base", "shared", "summary", "disk", "work")
 
 _UNLIMITED = ("unlimited", "inf", "infinity")
 
+CORES_MAX = 1024
+"""Most ``cores`` a host may have (the largest cloud instances have a few hundred vCPUs; the
+host model keeps one number per core of every machine)."""
+
 
 def parse_hosts(data: Any, source: str) -> dict[str, HostPreset]:
     """The custom hosts of a scenario's ``[hosts]`` table, by name."""
     t = Table(data, "hosts", source)
     out: dict[str, HostPreset] = {}
     for name in list(t.data):
+        problem = name_problem(name)
+        if problem is not None:
+            raise ScenarioError(f"{source}: hosts: the name {brief(name)}: {problem}")
         if name in PRESETS:
             raise t.error(
                 name,
@@ -129,11 +138,14 @@ def _fields(t: Table, keys: Mapping[str, tuple[str, str]]) -> dict[str, Any]:
     for key, (field_, kind) in keys.items():
         present = t.has(key)
         if kind == "count":
-            value: Any = t.integer(key, 1, 1)
+            value: Any = t.integer(key, 1, 1, CORES_MAX)
         elif kind == "number":
-            value = t.number(key, 1.0)
+            try:
+                value = t.number(key, 1.0)  # the number rules: finite, not denormal, no bool
+            except ScenarioError:
+                value = 0.0
             if present and not value > 0:
-                raise t.error(key, f"must be a number > 0, got {t.data[key]!r}")
+                raise t.error(key, f"must be a finite number > 0, got {brief(t.data[key])}")
         elif kind == "duration":
             value = t.duration(key, 0.0)
         elif kind == "rate":
@@ -150,14 +162,23 @@ def _fields(t: Table, keys: Mapping[str, tuple[str, str]]) -> dict[str, Any]:
 
 
 def _iops(t: Table, key: str) -> float:
+    """Operations per second: a number by the number rules (finite, not denormal, not a bool)
+    above 0, or the word ``unlimited``."""
     value = t.get(key, math.inf)
+    if value == math.inf and not t.has(key):
+        return math.inf
     if isinstance(value, str) and value.strip().lower() in _UNLIMITED:
         return math.inf
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+    try:
+        x = check_number(value, field="", minimum=0.0)
+    except ValueError:
+        x = 0.0
+    if not x > 0:
         raise t.error(
-            key, f"must be a number of operations per second > 0 or 'unlimited', got {value!r}"
+            key,
+            f"must be a number of operations per second > 0 or 'unlimited', got {brief(value)}",
         )
-    return float(value)
+    return x
 
 
 # ------------------------------------------------------------------------------- writing

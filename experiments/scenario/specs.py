@@ -11,7 +11,6 @@ them back.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -20,10 +19,10 @@ from typing import Any
 import numpy as np
 
 from experiments.hosts import PRESETS, HostPreset
-from experiments.scenario.errors import ScenarioError
-from models.dag import CidAllocator, chunked_file, oci_image
+from experiments.scenario.limits import DEFAULT_LIMITS, Limits
 from models.peer import STRATEGIES
 from sim.latency import LatencyModel, RegionMatrixLatency
+from sim.units import MAX_DURATION_S
 
 __all__ = [
     "DURATION_DISTRIBUTIONS",
@@ -240,6 +239,9 @@ class Scenario:
     """The hosts the file defines (``[hosts.<name>]``), by name; presets are not listed."""
     source: str = "<scenario>"
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    limits: Limits | None = field(default=DEFAULT_LIMITS, repr=False, compare=False)
+    """What it was checked against (:mod:`experiments.scenario.limits`); ``None``: no limits
+    (``--allow-large``). Its sweep points and :meth:`with_replications` are checked alike."""
 
     def object(self, name: str) -> ObjectSpec:
         for o in self.objects:
@@ -258,32 +260,33 @@ class Scenario:
         return s[0] if len(s) == 1 else "mixed"
 
     def with_replications(self, n: int) -> Scenario:
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ScenarioError(
-                f"{self.source}: replications: must be a whole number >= 1, got {n!r}"
-            )
-        return replace(self, replications=n)
+        """The scenario with ``n`` replications (checked: a whole number >= 1, and the runs
+        within :attr:`limits`)."""
+        from experiments.scenario.cost import check_replications
+
+        return replace(self, replications=check_replications(self, n))
 
 
-@functools.lru_cache(maxsize=64)
+def _file_blocks(size_bytes: int, chunk_bytes: int, max_links: int) -> int:
+    """Blocks of a balanced unixfs file: its leaves (one for an empty file), then levels of
+    parents of up to ``max_links`` children each, until one root."""
+    level = max(1, -(-size_bytes // chunk_bytes))
+    total = level
+    while level > 1:
+        level = -(-level // max_links)
+        total += level
+    return total
+
+
 def block_count(spec: ObjectSpec) -> int:
-    """Number of blocks of an object (its DAG built as a run builds it)."""
-    alloc = CidAllocator()
+    """Number of blocks of an object: what ``len(dag.cids_in_order)`` of the DAG a run builds
+    (``models.dag``) is, counted by arithmetic, so a huge object costs nothing to count."""
     if spec.type == "file":
-        dag = chunked_file(
-            spec.size_bytes, cid_alloc=alloc, chunk_size=spec.chunk_bytes, max_links=spec.max_links
-        )
-    elif spec.type == "oci-image":
-        dag = oci_image(
-            list(spec.layers),
-            cid_alloc=alloc,
-            config_size=spec.config_bytes,
-            chunk_size=spec.chunk_bytes,
-            max_links=spec.max_links,
-        )
-    else:
-        return spec.count
-    return len(dag.cids_in_order)
+        return _file_blocks(spec.size_bytes, spec.chunk_bytes, spec.max_links)
+    if spec.type == "oci-image":
+        blobs = (spec.config_bytes, *spec.layers)
+        return 1 + sum(_file_blocks(b, spec.chunk_bytes, spec.max_links) for b in blobs)
+    return spec.count
 
 
 # --------------------------------------------------------------------------------- faults
@@ -311,8 +314,9 @@ class Duration:
     params: tuple[tuple[str, float], ...]
 
     def draw(self, rng: np.random.Generator) -> float:
-        """One value in seconds (>= 0), from numpy's generator (``pareto`` is numpy's Lomax
-        shifted to the classical Pareto: ``scale * (1 + Lomax(shape))``)."""
+        """One value in seconds, from numpy's generator (``pareto`` is numpy's Lomax shifted to
+        the classical Pareto: ``scale * (1 + Lomax(shape))``), clipped to [0,
+        :data:`~sim.units.MAX_DURATION_S`] (a heavy tail may draw an overflow)."""
         p = dict(self.params)
         if self.dist == "fixed":
             return p["value"]
@@ -326,7 +330,7 @@ class Duration:
             x = rng.lognormal(math.log(p["median"]), p["sigma"])
         else:
             x = rng.uniform(p["low"], p["high"])
-        return max(0.0, float(x))
+        return min(MAX_DURATION_S, max(0.0, float(x)))
 
 
 @dataclass(frozen=True)

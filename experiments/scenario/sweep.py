@@ -1,82 +1,85 @@
 """Sweeps: a ``[sweep]`` table of parameter = [values] expanded into its grid of scenarios.
 
 A parameter is a dotted path into the scenario's TOML (:func:`set_path`); each point of the
-grid is the file with those values set, loaded again, so it is validated like any file.
+grid is the file with those values set, loaded again, so it is validated (and its cost checked)
+like any file. The grid is lazy (:class:`Grid`): a point is built when it is asked for, so a
+large grid costs memory only for the points a caller keeps.
 """
 
 from __future__ import annotations
 
 import copy
 import itertools
-from typing import Any
+import math
+from collections.abc import Iterator, Sequence
+from typing import Any, overload
 
 from experiments.scenario.errors import ScenarioError
-from experiments.scenario.load import NAMED_ARRAYS, parse_scenario
+from experiments.scenario.load import parse_scenario, set_path
 from experiments.scenario.specs import Scenario
 
-__all__ = ["grid", "set_path"]
+__all__ = ["Grid", "grid", "set_path"]
+
+Point = tuple[dict[str, Any], Scenario]
+"""A sweep point: (parameter values, the scenario with them applied)."""
 
 
-def set_path(raw: dict[str, Any], path: str, value: Any, source: str = "<scenario>") -> None:
-    """Set a dotted parameter path in a raw scenario dict.
+class Grid(Sequence[Point]):
+    """The points of a scenario's sweep in file order (the first parameter varies slowest),
+    built one at a time: ``len()`` is the product of the lists' lengths, ``grid[i]`` builds
+    point i, iterating builds them in order. No sweep: one point, the scenario itself."""
 
-    ``groups.<name>.<field>``, ``objects.<name>.<field>`` and ``faults.<name>.<field>`` address
-    array entries by name (a fault without a ``name`` is ``<kind>-<index>``);
-    other paths are nested tables (``strategy.master.max_split``, ``network.latency.one_way``,
-    ``defaults.strategy``, ``max_sim_time_s``).
-    """
-    parts = path.split(".")
-    node: Any = raw
-    i = 0
-    while i < len(parts) - 1:
-        key = parts[i]
-        if key in NAMED_ARRAYS and isinstance(node, dict) and node is raw:
-            entries = node.get(key, [])
-            name = parts[i + 1] if i + 1 < len(parts) - 1 else None
-            names = [_entry_name(key, j, e) for j, e in enumerate(entries)]
-            match = [e for e, n in zip(entries, names, strict=True) if n == name]
-            if not match:
-                raise ScenarioError(
-                    f"{source}: sweep.{path}: no {key[:-1]} named {name!r}; "
-                    f"{key}: {', '.join(map(str, names)) or '(none)'}"
-                )
-            node = match[0]
-            i += 2
-            continue
-        nxt = node.get(key) if isinstance(node, dict) else None
-        if nxt is None:
-            nxt = node[key] = {}
-        if not isinstance(nxt, dict):
-            raise ScenarioError(f"{source}: sweep.{path}: {key!r} is not a table")
-        node = nxt
-        i += 1
-    node[parts[-1]] = value
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.keys = list(scenario.sweep)
+        self._values = [tuple(scenario.sweep[k]) for k in self.keys]
+        self._len = math.prod(len(v) for v in self._values)
 
+    def __len__(self) -> int:
+        return self._len
 
-def _entry_name(array: str, index: int, entry: Any) -> Any:
-    if not isinstance(entry, dict):
-        return None
-    if array == "faults" and "name" not in entry:
-        return f"{entry.get('kind')}-{index}"
-    return entry.get("name")
+    @overload
+    def __getitem__(self, index: int) -> Point: ...
 
+    @overload
+    def __getitem__(self, index: slice) -> list[Point]: ...
 
-def grid(scenario: Scenario) -> list[tuple[dict[str, Any], Scenario]]:
-    """The sweep's points in file order (the first parameter varies slowest), each as
-    (parameter values, the scenario with them applied). No sweep: one point, itself."""
-    if not scenario.sweep:
-        return [({}, scenario)]
-    keys = list(scenario.sweep)
-    out = []
-    for values in itertools.product(*(scenario.sweep[k] for k in keys)):
+    def __getitem__(self, index: int | slice) -> Point | list[Point]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._len))]
+        i = index + self._len if index < 0 else index
+        if not 0 <= i < self._len:
+            raise IndexError(f"sweep point {index} of {self._len}")
+        values = []
+        for options in reversed(self._values):
+            i, j = divmod(i, len(options))
+            values.append(options[j])
+        return self._point(tuple(reversed(values)))
+
+    def __iter__(self) -> Iterator[Point]:
+        for values in itertools.product(*self._values):
+            yield self._point(values)
+
+    def _point(self, values: tuple[Any, ...]) -> Point:
+        scenario = self.scenario
+        if not self.keys:
+            return ({}, scenario)
         raw = copy.deepcopy(dict(scenario.raw))
         raw.pop("sweep", None)
-        point = dict(zip(keys, values, strict=True))
+        point = dict(zip(self.keys, values, strict=True))
         for key, value in point.items():
             set_path(raw, key, value, scenario.source)
         try:
-            out.append((point, parse_scenario(raw, source=scenario.source)))
+            return (point, parse_scenario(raw, source=scenario.source, limits=scenario.limits))
         except ScenarioError as exc:
             where = ", ".join(f"{k} = {v!r}" for k, v in point.items())
+            if len(where) > 200:
+                where = where[:160] + " ..."
             raise ScenarioError(f"{exc} (at sweep point {where})") from None
-    return out
+
+
+def grid(scenario: Scenario) -> Grid:
+    """The sweep's points in file order (the first parameter varies slowest), each as
+    (parameter values, the scenario with them applied), built lazily (:class:`Grid`). No
+    sweep: one point, itself."""
+    return Grid(scenario)

@@ -41,6 +41,7 @@ from types import MappingProxyType
 from typing import Any
 
 from experiments.scenario import ScenarioError, Table
+from experiments.scenario.table import TEXT_MAX
 
 __all__ = [
     "METRICS",
@@ -192,8 +193,9 @@ def _text(t: Table, key: str) -> str:
 
 
 def _optional_text(t: Table, key: str) -> str | None:
-    """The string at ``key`` with its whitespace runs folded to one space; None if absent."""
-    value = t.string(key)
+    """The string at ``key`` (up to :data:`~experiments.scenario.table.TEXT_MAX` characters)
+    with its whitespace runs folded to one space; None if absent."""
+    value = t.string(key, max_length=TEXT_MAX)
     if value is None:
         return None
     if not value.strip():

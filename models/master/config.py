@@ -6,12 +6,24 @@ with ``dataclasses.replace``. Times in seconds, sizes in bytes.
 
 from __future__ import annotations
 
+import math
+import sys
 from dataclasses import dataclass, fields
+
+from sim.units import MAX_DURATION_S, MIN_PERIOD_S
 
 __all__ = ["MasterConfig"]
 
 _FRACTIONS = ("max_acceptable_dupes", "min_dupes_to_try_less_splits", "new_latency_weight")
 _MAY_BE_ZERO = ("min_received_to_adjust_split",)
+_PERIODS = (
+    "prov_search_delay_s",
+    "base_tick_delay_s",
+    "periodic_search_delay_s",
+    "rebroadcast_interval_s",
+    "thaw_interval_s",
+)
+"""Timers that re-arm themselves: at least :data:`~sim.units.MIN_PERIOD_S`."""
 
 
 @dataclass(frozen=True)
@@ -87,19 +99,30 @@ class MasterConfig:
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.type == "bool" or isinstance(value, bool):
+            if f.type == "bool":
                 if not isinstance(value, bool):
                     raise ValueError(f"master.{f.name} must be true or false, got {value!r}")
                 continue
-            if not isinstance(value, int | float) or value != value:
+            if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
                 raise ValueError(f"master.{f.name} must be a number, got {value!r}")
             if f.type == "int" and not isinstance(value, int):
                 raise ValueError(f"master.{f.name} must be a whole number, got {value!r}")
+            if math.isinf(value):
+                raise ValueError(f"master.{f.name} must be finite, got {value!r}")
+            if value != 0 and abs(value) < sys.float_info.min:
+                raise ValueError(f"master.{f.name} must not be a denormal float, got {value!r}")
             if f.name in _FRACTIONS:
                 if not 0 <= value <= 1:
                     raise ValueError(f"master.{f.name} must be in [0, 1], got {value!r}")
             elif value < 0 or (value == 0 and f.name not in _MAY_BE_ZERO):
                 raise ValueError(f"master.{f.name} must be > 0, got {value!r}")
+            if f.name.endswith("_s") and value > MAX_DURATION_S:
+                raise ValueError(f"master.{f.name} must be <= {MAX_DURATION_S:g} s, got {value!r}")
+            if f.name in _PERIODS and value < MIN_PERIOD_S:
+                raise ValueError(
+                    f"master.{f.name} must be >= {MIN_PERIOD_S} s (a timer that re-arms "
+                    f"itself), got {value!r}"
+                )
         if self.initial_split > self.max_split:
             raise ValueError(
                 f"master.initial_split ({self.initial_split}) must be <= master.max_split "

@@ -11,7 +11,11 @@ their defaults are v0.2.0's. :class:`Poc202002Config` sets them all to go-bitswa
 
 from __future__ import annotations
 
+import math
+import sys
 from dataclasses import dataclass, fields
+
+from sim.units import MAX_DURATION_S, MIN_PERIOD_S
 
 __all__ = [
     "DEBOUNCES",
@@ -22,6 +26,15 @@ __all__ = [
     "Poc202002Config",
     "PocConfig",
 ]
+
+_PERIODS = (
+    "prov_search_delay_s",
+    "base_tick_delay_s",
+    "periodic_search_delay_s",
+    "rebroadcast_interval_s",
+    "thaw_interval_s",
+)
+"""Timers that re-arm themselves: at least :data:`~sim.units.MIN_PERIOD_S`."""
 
 PEER_CHOICES = ("first-responder", "lowest-latency", "random")
 """How the want sender picks among equally good peers: ``first-responder`` (go-bitswap:
@@ -182,8 +195,19 @@ class PocConfig:
                 raise ValueError(f"poc.{f.name} must be a number, got {value!r}")
             if f.type == "int" and not isinstance(value, int):
                 raise ValueError(f"poc.{f.name} must be a whole number, got {value!r}")
+            if math.isinf(value):
+                raise ValueError(f"poc.{f.name} must be finite, got {value!r}")
+            if value != 0 and abs(value) < sys.float_info.min:
+                raise ValueError(f"poc.{f.name} must not be a denormal float, got {value!r}")
             if value < 0 or (value == 0 and f.name != "want_have_fanout"):
                 raise ValueError(f"poc.{f.name} must be > 0, got {value!r}")
+            if f.name.endswith("_s") and value > MAX_DURATION_S:
+                raise ValueError(f"poc.{f.name} must be <= {MAX_DURATION_S:g} s, got {value!r}")
+            if f.name in _PERIODS and value < MIN_PERIOD_S:
+                raise ValueError(
+                    f"poc.{f.name} must be >= {MIN_PERIOD_S} s (a timer that re-arms itself), "
+                    f"got {value!r}"
+                )
         for name, allowed in _CHOICES.items():
             value = getattr(self, name)
             if value not in allowed:
