@@ -27,6 +27,8 @@ __all__ = [
     "bench_swarm",
     "bench_sweep",
     "measure",
+    "measure_scenario",
+    "swarm_preset",
 ]
 
 ENTRY_KINDS = ("want-block", "want-have", "cancel", "have", "dont-have", "block")
