@@ -165,10 +165,17 @@ class BitswapTask(Task):
 _new = object.__new__
 
 
-def have_block_task(
-    cid: int, priority: int, work: int, is_want_block: bool, send_dont_have: bool, size: int
+def _task(
+    cid: int,
+    priority: int,
+    work: int,
+    is_want_block: bool,
+    send_dont_have: bool,
+    size: int,
+    have_block: bool,
 ) -> BitswapTask:
-    """``MessageReceived``, a want for a block we have (``HaveBlock: true``, its size)."""
+    """A :class:`BitswapTask` with every field set, without ``__init__``'s keyword handling
+    (the factories below name the three kinds the engine makes)."""
     t = _new(BitswapTask)
     t.topic = cid
     t.priority = priority
@@ -177,23 +184,21 @@ def have_block_task(
     t.is_want_block = is_want_block
     t.send_dont_have = send_dont_have
     t.block_size = size
-    t.have_block = True
+    t.have_block = have_block
     return t
+
+
+def have_block_task(
+    cid: int, priority: int, work: int, is_want_block: bool, send_dont_have: bool, size: int
+) -> BitswapTask:
+    """``MessageReceived``, a want for a block we have (``HaveBlock: true``, its size)."""
+    return _task(cid, priority, work, is_want_block, send_dont_have, size, True)
 
 
 def dont_have_task(cid: int, priority: int, work: int, is_want_block: bool) -> BitswapTask:
     """``MessageReceived``, a want with ``sendDontHave`` for a block we lack: answered with
     DONT_HAVE (``HaveBlock: false``, size 0)."""
-    t = _new(BitswapTask)
-    t.topic = cid
-    t.priority = priority
-    t.work = work
-    t.data = None
-    t.is_want_block = is_want_block
-    t.send_dont_have = True
-    t.block_size = 0
-    t.have_block = False
-    return t
+    return _task(cid, priority, work, is_want_block, True, 0, False)
 
 
 def new_block_task(
@@ -201,16 +206,7 @@ def new_block_task(
 ) -> BitswapTask:
     """``ReceiveFrom``, a block just stored that a ledger wants (``HaveBlock: true``,
     ``SendDontHave: false``)."""
-    t = _new(BitswapTask)
-    t.topic = cid
-    t.priority = priority
-    t.work = work
-    t.data = None
-    t.is_want_block = is_want_block
-    t.send_dont_have = False
-    t.block_size = size
-    t.have_block = True
-    return t
+    return _task(cid, priority, work, is_want_block, False, size, True)
 
 
 def _bt(task: Task) -> BitswapTask:
