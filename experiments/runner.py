@@ -480,7 +480,8 @@ def run(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every point and replication of ``scenario``; ``(runs, peers)``. The arguments are
     :func:`run_tables`'s (which also returns ``transfers`` and ``progress``)."""
-    run_arguments(scenario, replications, seed)  # checked as a file's are, first
+    # checked before _call below reads scenario.name (run_tables checks again, for its callers)
+    run_arguments(scenario, replications, seed)
     tables = run_tables(
         scenario,
         replications=replications,
