@@ -12,13 +12,11 @@ import copy
 import resource
 import statistics
 import time
-import tomllib
 from concurrent.futures import ProcessPoolExecutor
-from importlib import resources
 from typing import Any
 
 from experiments.build import build_run
-from experiments.scenario import Scenario, parse_scenario, set_path
+from experiments.scenario import Scenario, parse_scenario, preset_raw, set_path
 
 __all__ = [
     "bench_headline",
@@ -41,8 +39,7 @@ def _preset(
     strategy's default configuration, the headline as it stood before host presets, so that
     the ``headline`` and ``scaling`` parts compare across versions; a preset name: the shipped
     preset (master v0.1.8's engine) on that host."""
-    text = resources.files("experiments").joinpath("scenarios/container-image.toml").read_text()
-    raw = tomllib.loads(text)
+    raw = preset_raw("container-image.toml")
     raw.pop("sweep", None)
     if host is None:
         raw.pop("strategy", None)
@@ -202,8 +199,7 @@ def bench_sweep(repeats: int = 3, quick: bool = False) -> dict[str, Any]:
     worker and on two: the parallel speed-up."""
     from experiments.runner import execute, plan
 
-    text = resources.files("experiments").joinpath("scenarios/container-image.toml").read_text()
-    raw = tomllib.loads(text)
+    raw = preset_raw("container-image.toml")
     set_path(raw, "groups.leeches.count", 4 if quick else 8)
     set_path(raw, "objects.image.layers", ["2 MiB"] * 4 if quick else ["5 MiB"] * 4)
     raw["sweep"] = {"defaults.strategy": ["master", "poc"]}
@@ -233,8 +229,7 @@ SWARM_QUICK = {
 
 def swarm_preset(strategy: str, quick: bool = False) -> Scenario:
     """``scenarios/swarm-1000.toml`` under ``strategy`` (``quick``: :data:`SWARM_QUICK`)."""
-    text = resources.files("experiments").joinpath("scenarios/swarm-1000.toml").read_text()
-    raw = tomllib.loads(text)
+    raw = preset_raw("swarm-1000.toml")
     raw.pop("sweep", None)
     set_path(raw, "defaults.strategy", strategy)
     for key, value in (SWARM_QUICK if quick else {}).items():

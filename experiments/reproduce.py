@@ -19,18 +19,16 @@ run a quarter of that size compares with them), in the table, the ratio lines or
 
 from __future__ import annotations
 
-import copy
 import math
 import os
 from collections.abc import Sequence
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from experiments.runner import plan, run_tables
-from experiments.scenario import Scenario, parse_scenario, set_path
+from experiments.scenario import Scenario, parse_scenario, preset_raw, set_path
 from experiments.stats import mean_ci, paired_ratio
 
 __all__ = [
@@ -71,12 +69,8 @@ def blog_reference(strategies: Sequence[str]) -> dict[str, float]:
 
 def headline_scenario(quick: bool = False) -> Scenario:
     """The ``container-image`` preset (``quick``: the shrunk version)."""
-    import tomllib
-
-    text = resources.files("experiments").joinpath("scenarios/container-image.toml").read_text()
-    raw = tomllib.loads(text)
+    raw = preset_raw("container-image.toml")
     if quick:
-        raw = copy.deepcopy(raw)
         for path, value in QUICK.items():
             set_path(raw, path, value)
     return parse_scenario(raw, source="container-image.toml" + (" (quick)" if quick else ""))

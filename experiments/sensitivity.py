@@ -21,18 +21,15 @@ size's, which docs/model.md compares with the full-size headline.
 
 from __future__ import annotations
 
-import copy
-import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from experiments.runner import RunSpec, plan
-from experiments.scenario import parse_scenario, set_path
+from experiments.scenario import parse_scenario, preset_raw, set_path
 
 __all__ = [
     "AXES",
@@ -121,8 +118,7 @@ def points() -> Iterator[tuple[str, Any, Point]]:
 
 
 def _scenario_raw(point: Point, size: str) -> dict[str, Any]:
-    text = resources.files("experiments").joinpath("scenarios/container-image.toml").read_text()
-    raw = copy.deepcopy(tomllib.loads(text))
+    raw = preset_raw("container-image.toml")
     raw.pop("sweep", None)
     raw["name"] = point.run_name
     raw["replications"] = 1

@@ -26,7 +26,7 @@ scenario is :mod:`experiments.faults`'s job.
 from experiments.scenario.cost import Cost, check_cost, estimate, run_arguments
 from experiments.scenario.errors import ScenarioError
 from experiments.scenario.limits import DEFAULT_LIMITS, MAX_DEPTH, MAX_FILE_BYTES, Limits
-from experiments.scenario.load import load_scenario, parse_scenario
+from experiments.scenario.load import load_scenario, parse_scenario, preset_raw
 from experiments.scenario.load_faults import parse_faults
 from experiments.scenario.load_hosts import host_dict, parse_hosts
 from experiments.scenario.specs import (
@@ -81,6 +81,7 @@ __all__ = [
     "parse_hosts",
     "parse_scenario",
     "parse_size",
+    "preset_raw",
     "resolved_dict",
     "run_arguments",
     "set_path",

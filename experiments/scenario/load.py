@@ -66,6 +66,7 @@ __all__ = [
     "parse_scenario",
     "parse_toml",
     "plain",
+    "preset_raw",
     "read_text",
     "set_path",
 ]
@@ -89,6 +90,17 @@ GROUP_KEYS = (
 
 NAMED_ARRAYS = ("groups", "objects", "faults")
 """Arrays of tables whose entries a parameter path addresses by name."""
+
+
+def preset_raw(name: str) -> dict[str, Any]:
+    """A preset shipped in ``experiments/scenarios/`` (``name`` relative to it, e.g.
+    ``"container-image.toml"``) as a fresh TOML dict, to change with :func:`set_path` and
+    parse with :func:`parse_scenario`."""
+    import tomllib
+    from importlib import resources
+
+    text = resources.files("experiments").joinpath("scenarios", name).read_text("utf-8")
+    return tomllib.loads(text)
 
 
 def load_scenario(path: str | Path, *, limits: Limits | None = DEFAULT_LIMITS) -> Scenario:
