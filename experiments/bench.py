@@ -9,8 +9,10 @@ Parts (``bitswap-sim bench [PART ...]``, all by default):
   the ideal host with each strategy's defaults (the preset as it stood before host presets, so
   figures compare across versions): wall seconds, simulated makespan, slowdown, events and
   protocol entries per wall second, peak resident memory (:mod:`experiments.bench_runs`).
-* ``hosts``: the shipped headline preset under master and poc-potential on the ideal host and
-  on the 2020 host preset: wall time, messages and wall time per message, 2020 / ideal.
+* ``hosts``: the shipped headline preset under master and poc-potential on the ideal host, on
+  the 2020 host preset with every cost scaled to nothing (the host model's own overhead on the
+  ideal host's traffic) and on the 2020 preset: wall time, messages, events and wall time per
+  message, each against the ideal host.
 * ``scaling``: wall seconds per protocol entry from 8 to 128 leeches on a 100 MiB image.
 * ``sweep``: a 16-run sweep on one worker and on two.
 * ``swarm``: the 1,000-peer preset (``swarm-1000.toml``) under master and poc, next to the
@@ -199,18 +201,23 @@ def _print_headline(res: dict[str, Any]) -> None:
 
 def _print_hosts(res: dict[str, Any]) -> None:
     print(
-        f"{'strategy':<14}{'host':<13}{'wall s':>9}{'makespan s':>12}{'messages':>11}"
-        f"{'us/msg':>8}{'peak MB':>9}"
+        f"{'strategy':<14}{'host':<20}{'wall s':>9}{'makespan s':>12}{'messages':>11}"
+        f"{'events/msg':>11}{'us/msg':>8}{'peak MB':>9}"
     )
     for strategy, r in res.items():
         for host, run in r["runs"].items():
             print(
-                f"{strategy:<14}{host:<13}{run['wall_s']:>9.2f}{run['makespan_s']:>12.3f}"
-                f"{run['messages']:>11,}{run['wall_s_per_message'] * 1e6:>8.1f}"
-                f"{run['peak_rss_mb']:>9.0f}"
+                f"{strategy:<14}{host:<20}{run['wall_s']:>9.2f}{run['makespan_s']:>12.3f}"
+                f"{run['messages']:>11,}{run['events'] / run['messages']:>11.2f}"
+                f"{run['wall_s_per_message'] * 1e6:>8.1f}{run['peak_rss_mb']:>9.0f}"
             )
         print(
-            f"{strategy:<14}2020 / ideal: wall {r['wall_ratio']:.2f}x, messages "
+            f"{strategy:<14}host model's overhead (negligible costs / ideal): wall "
+            f"{r['machinery_wall_ratio']:.2f}x, messages {r['machinery_messages_ratio']:.2f}x, "
+            f"wall per message {r['machinery_wall_per_message_ratio']:.2f}x"
+        )
+        print(
+            f"{strategy:<14}2020 preset / ideal: wall {r['wall_ratio']:.2f}x, messages "
             f"{r['messages_ratio']:.2f}x, wall per message {r['wall_per_message_ratio']:.2f}x"
         )
 

@@ -109,17 +109,19 @@ def test_bench_swarm_quick_reports_both_runs(tmp_path, capsys):
 
 
 def test_bench_hosts_compares_the_2020_preset_with_ideal(monkeypatch):
-    """The hosts part runs each strategy on both hosts and divides 2020 by ideal."""
+    """The hosts part runs each strategy on the three hosts and divides each by ideal."""
     from experiments import bench_runs
 
     calls = []
+    figures = {"ideal": (2.0, 100, 200), bench_runs.NEGLIGIBLE: (2.2, 100, 300)}
 
     def fake(strategy, leeches=None, layers=None, replicate=0, host=None):
         calls.append((strategy, host))
-        wall, messages = (3.0, 300) if host == "p2plab-2020" else (2.0, 100)
+        wall, messages, events = figures.get(host, (3.0, 300, 900))
         return {
             "wall_s": wall,
             "messages": messages,
+            "events": events,
             "wall_s_per_message": wall / messages,
             "peak_rss_mb": 1.0,
             "makespan_s": 1.0,
@@ -127,9 +129,37 @@ def test_bench_hosts_compares_the_2020_preset_with_ideal(monkeypatch):
 
     monkeypatch.setattr(bench_runs, "measure", fake)
     res = bench_runs.bench_hosts(repeats=1, quick=True)
-    assert sorted(calls) == sorted(
-        (s, h) for s in ("master", "poc-potential") for h in ("ideal", "p2plab-2020")
-    )
-    assert res["master"]["wall_ratio"] == 1.5
-    assert res["master"]["messages_ratio"] == 3.0
-    assert res["master"]["wall_per_message_ratio"] == 0.5
+    assert calls == [
+        (s, h)
+        for s in ("master", "poc-potential")
+        for h in ("ideal", bench_runs.NEGLIGIBLE, "p2plab-2020")
+    ]
+    r = res["master"]
+    assert r["wall_ratio"] == 1.5
+    assert r["messages_ratio"] == 3.0
+    assert r["wall_per_message_ratio"] == 0.5
+    assert r["machinery_wall_ratio"] == pytest.approx(1.1)
+    assert r["machinery_messages_ratio"] == 1.0
+    assert r["events_per_message"] == {
+        "ideal": 2.0,
+        bench_runs.NEGLIGIBLE: 3.0,
+        "p2plab-2020": 3.0,
+    }
+
+
+def test_negligible_host_scales_every_cost_and_keeps_the_cores():
+    """The benchmark's negligible host: the 2020 preset's costs x 1e-6 (durations at least
+    1 ns), rates / 1e-6, the same cores; it loads from a scenario like any custom host."""
+    from experiments import bench_runs
+    from experiments.hosts import PRESETS
+
+    base = PRESETS["p2plab-2020"]
+    tiny = bench_runs.negligible_host(base, "tiny")
+    assert tiny.spec.cores == base.spec.cores
+    assert tiny.spec.capacity_cores == base.spec.capacity_cores
+    assert tiny.spec.cipher_Bps == pytest.approx(base.spec.cipher_Bps * 1e6)
+    assert tiny.spec.disk.write_latency_s == pytest.approx(base.spec.disk.write_latency_s * 1e-6)
+    assert tiny.work.receive_entry_s == 1e-9  # 0.4 us x 1e-6 is below a scenario's 1 ns
+    assert tiny.work.datastore == base.work.datastore
+    scenario = bench_runs._preset("poc-potential", 2, ["1 MiB"], host=bench_runs.NEGLIGIBLE)
+    assert scenario.groups[1].count == 2
