@@ -19,6 +19,9 @@ Presets:
 * ``ideal``: nothing costs anything (every node without a host; the default);
 * ``p2plab-2020``: a peer as p2plab ran them for the 2020 blog post: a bare go-libp2p host with
   go-bitswap, secio, mplex, badger with synchronous writes on EBS gp2, on an AWS m5.large;
+* ``p2plab-2020-fast`` and ``p2plab-2020-slow``: ``p2plab-2020`` with every number that has a
+  range at the end of it that makes the host fastest, or slowest (:func:`at_range_end`): the
+  envelope of what the sources allow, for sensitivity runs;
 * ``go-ipfs-2020``: the same machine running go-ipfs 0.4.23 (flatfs with sync, an ARC cache in
   front of ``Has``);
 * ``modern``: a 2 vCPU Ice Lake machine (SHA extensions) with TLS 1.3 (AES-128-GCM), local NVMe,
@@ -33,7 +36,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from models.hostwork import NO_WORK, HostWork
@@ -42,8 +45,10 @@ from sim.host import IDEAL, DiskSpec, HostSpec
 __all__ = [
     "FIGURE_KINDS",
     "PRESETS",
+    "RANGE_ENDS",
     "Figure",
     "HostPreset",
+    "at_range_end",
     "derive",
     "preset",
     "preset_table",
@@ -934,24 +939,82 @@ TESTNET_SEND = Figure(
 _TESTNET_FIGURES = (TESTNET_CORES, TESTNET_NOTHING, TESTNET_MESSAGE, TESTNET_ENTRY, TESTNET_SEND)
 
 
+def _number(x: float) -> str:
+    """At most 3 significant digits, thousands separated, no trailing zeros."""
+    if x == 0:
+        return "0"
+    digits = max(0, 2 - math.floor(math.log10(abs(x))))
+    text = f"{round(x, digits):,.{digits}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+# ------------------------------------------------------------------------------ range ends
+RANGE_ENDS = ("fast", "slow")
+"""The two ends of a preset's ranges :func:`at_range_end` takes."""
+
+
+def at_range_end(figures: Sequence[Figure], end: str) -> tuple[Figure, ...]:
+    """``figures`` with each one that sets a model field and has a range moved to the end of
+    its range that makes the host fastest (``end="fast"``) or slowest (``"slow"``): the low
+    end of a time (``*_s``), the high end of a rate, an IOPS figure or ``capacity_cores``.
+    The others are unchanged. Every field at once: the corners of what the sources allow, not
+    a likely machine."""
+    if end not in RANGE_ENDS:
+        raise ValueError(f"end must be one of {', '.join(RANGE_ENDS)}, got {end!r}")
+    out = []
+    for f in figures:
+        if f.sets is not None and f.low is not None and f.high is not None:
+            low_is_fast = f.sets.endswith("_s")
+            value = f.low if low_is_fast == (end == "fast") else f.high
+            assert not isinstance(f.value, str)  # a figure with a range is a number
+            f = replace(
+                f,
+                value=value,
+                source=f"{f.source}; here the {end} end of the range (p2plab-2020 takes "
+                f"{_number(f.value)} {f.unit})",
+            )
+        out.append(f)
+    return tuple(out)
+
+
+def _p2plab(name: str, figures: Sequence[Figure], summary: str) -> HostPreset:
+    return HostPreset(
+        name,
+        _spec(name, figures, cipher="secio"),
+        _work(figures, "badger"),
+        False,
+        summary,
+        tuple(figures),
+    )
+
+
 # ------------------------------------------------------------------------------ presets
 def _presets() -> dict[str, HostPreset]:
-    p2plab_spec = _spec("p2plab-2020", _P2PLAB_FIGURES, cipher="secio")
     modern_spec = _spec("modern", _MODERN_FIGURES, cipher="tls")
+    ends = {
+        end: _p2plab(
+            f"p2plab-2020-{end}",
+            at_range_end(_P2PLAB_FIGURES, end),
+            f"p2plab-2020 with every number that has a range at its {end} end (the envelope "
+            "of what the sources allow; for sensitivity runs)",
+        )
+        for end in RANGE_ENDS
+    }
     return {
         "ideal": HostPreset(
             "ideal", IDEAL, NO_WORK, False, "nothing costs anything (no host at all)", ()
         ),
-        "p2plab-2020": HostPreset(
+        "p2plab-2020": _p2plab(
             "p2plab-2020",
-            p2plab_spec,
-            _work(_P2PLAB_FIGURES, "badger"),
-            False,
+            _P2PLAB_FIGURES,
             "a p2plab peer of the 2020 blog post: go-libp2p + go-bitswap, secio, mplex, badger "
             "with SyncWrites on EBS gp2, AWS m5.large (2 vCPU Skylake-SP, no SHA extensions), "
             "Go 1.13",
-            _P2PLAB_FIGURES,
         ),
+        "p2plab-2020-fast": ends["fast"],
+        "p2plab-2020-slow": ends["slow"],
         "go-ipfs-2020": HostPreset(
             "go-ipfs-2020",
             _spec("go-ipfs-2020", _GO_IPFS_FIGURES, cipher="secio"),
@@ -996,17 +1059,6 @@ def preset(name: str) -> HostPreset:
 
 
 # ------------------------------------------------------------------------------ tables
-def _number(x: float) -> str:
-    """At most 3 significant digits, thousands separated, no trailing zeros."""
-    if x == 0:
-        return "0"
-    digits = max(0, 2 - math.floor(math.log10(abs(x))))
-    text = f"{round(x, digits):,.{digits}f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text
-
-
 def preset_table(p: HostPreset) -> str:
     """``p``'s figures as the markdown table ``docs/host.md`` shows (parameter | value | range
     | unit | kind | source); a figure that sets a model field names it."""

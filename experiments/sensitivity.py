@@ -8,8 +8,10 @@ numbers), and reports the strategies' mean time to fetch, their ratio and the du
 
 * ``bandwidth``: 1, 2, 5 and 10 Gbit/s up and down per node (and the registry's uplink), on the
   2020 host: master, poc-potential, the registry baseline;
-* ``host``: ``ideal`` (no host costs), ``p2plab-2020``, ``modern``, at 10 Gbit/s: master and
-  poc-potential (the registry baseline has no host model);
+* ``host``: ``ideal`` (no host costs), ``p2plab-2020-fast``, ``p2plab-2020``,
+  ``p2plab-2020-slow`` (every ranged number of the 2020 preset at the end of its range that
+  makes the host fastest, or slowest: the envelope of what its sources allow), ``modern``, at
+  10 Gbit/s: master and poc-potential (the registry baseline has no host model);
 * ``dont_have_latency``: ``rtt``, ``one-way``, ``unknown`` (5 s) for poc v0.2.0, the only
   strategy here with DONT_HAVE timeouts (``internal/messagequeue/donthavetimeoutmgr.go@v0.2.0``),
   against master on the same network and host.
@@ -48,7 +50,7 @@ BASELINE: dict[str, Any] = {"bandwidth": 10, "host": "p2plab-2020", "dont_have_l
 
 AXES: dict[str, tuple[Any, ...]] = {
     "bandwidth": (1, 2, 5, 10),
-    "host": ("ideal", "p2plab-2020", "modern"),
+    "host": ("ideal", "p2plab-2020-fast", "p2plab-2020", "p2plab-2020-slow", "modern"),
     "dont_have_latency": ("rtt", "one-way", "unknown"),
 }
 """Each unknown's values (bandwidth in Gbit/s per node, up and down)."""
@@ -176,6 +178,7 @@ def format_table(table: pd.DataFrame, size: str) -> str:
         f"Sensitivity ({size} size, {_size_words(size)}, one run per point, seed as the "
         "preset's): mean time to fetch (s); * = the preset's value",
     ]
+    width = max(len(str(v)) for values in AXES.values() for v in values)
     for axis in AXES:
         part = table[table["axis"] == axis]
         lines.append(f"  {AXIS_LABELS[axis]}:")
@@ -183,7 +186,7 @@ def format_table(table: pd.DataFrame, size: str) -> str:
             times = "  ".join(f"{s} {r[f'{s}_s']:6.2f}" for s in STRATEGIES[axis] if f"{s}_s" in r)
             mark = "*" if r["baseline"] else " "
             lines.append(
-                f"   {mark}{r['value']!s:<12} {times}  {r['poc']}/master "
+                f"   {mark}{r['value']!s:<{width}} {times}  {r['poc']}/master "
                 f"{r['poc_over_master']:.2f}  {r['poc']} duplicates "
                 f"{r['poc_dup_block_rate']:.2f}, done {r['poc_completed']}"
             )
@@ -236,7 +239,9 @@ def sensitivity_figure(table: pd.DataFrame, size: str, path: Path) -> Path:
         for ax in (top, bottom):
             ax.set_xticks(list(x))
             marks = zip(part["value"], part["baseline"], strict=True)
-            ax.set_xticklabels([f"{v}{'*' if b else ''}" for v, b in marks])
+            labels = [f"{v}{'*' if b else ''}" for v, b in marks]
+            long = max(len(label) for label in labels) > 8  # host names: slanted
+            ax.set_xticklabels(labels, rotation=25 if long else 0, ha="right" if long else "center")
     axes[0][0].set_ylabel("mean time to fetch (s, log)")
     axes[1][0].set_ylabel("poc / master")
     fig.suptitle(f"Headline sensitivity ({_size_words(size)}; * = preset)", fontsize=11)

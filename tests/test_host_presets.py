@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from experiments.hosts import FIGURE_KINDS, PRESETS, Figure, derive, preset, preset_table
+from experiments.hosts import (
+    FIGURE_KINDS,
+    PRESETS,
+    Figure,
+    at_range_end,
+    derive,
+    preset,
+    preset_table,
+)
 from models.hostwork import NO_WORK
 from sim.host import IDEAL, DiskSpec
 
@@ -17,7 +25,15 @@ NUMBERED = [p for p in PRESETS.values() if p.figures]
 
 
 def test_the_presets():
-    assert list(PRESETS) == ["ideal", "p2plab-2020", "go-ipfs-2020", "modern", "go-testnet"]
+    assert list(PRESETS) == [
+        "ideal",
+        "p2plab-2020",
+        "p2plab-2020-fast",
+        "p2plab-2020-slow",
+        "go-ipfs-2020",
+        "modern",
+        "go-testnet",
+    ]
     assert all(name == p.name == p.spec.name for name, p in PRESETS.items())
     assert PRESETS["ideal"].is_ideal
     assert PRESETS["ideal"].spec == IDEAL and PRESETS["ideal"].work == NO_WORK
@@ -139,3 +155,31 @@ def test_figure_checks_its_kind_and_range():
 def test_docs_show_each_presets_table(p):
     """docs/host.md shows exactly the tables this module renders (so they cannot drift)."""
     assert preset_table(p) in (ROOT / "docs" / "host.md").read_text(encoding="utf-8")
+
+
+def test_range_ends_move_every_ranged_number_the_right_way():
+    """p2plab-2020-fast / -slow: each ranged number at the end that makes the host fastest or
+    slowest (low times, high rates, IOPS and capacity for -fast), the rest as p2plab-2020."""
+    mid, fast, slow = (PRESETS[n] for n in ("p2plab-2020", "p2plab-2020-fast", "p2plab-2020-slow"))
+    assert (fast.spec.capacity_cores, slow.spec.capacity_cores) == (2.0, 1.0)
+    assert (fast.spec.disk.write_iops, slow.spec.disk.write_iops) == (16000.0, 100.0)
+    assert (fast.spec.disk.write_latency_s, slow.spec.disk.write_latency_s) == pytest.approx(
+        (0.5e-3, 10e-3)
+    )
+    assert (fast.work.hash_Bps, slow.work.hash_Bps) == (515e6, 355e6)
+    assert (fast.work.get_s, slow.work.get_s) == pytest.approx((5e-6, 20e-6))
+    assert fast.spec.cores == slow.spec.cores == mid.spec.cores == 2
+    assert fast.spec.cipher == slow.spec.cipher == "secio"
+    assert fast.work.datastore == slow.work.datastore == "badger"
+    for f in fields(mid.spec):
+        a, m, b = (getattr(p.spec, f.name) for p in (fast, mid, slow))
+        if isinstance(m, float) and f.name != "capacity_cores":
+            lo, hi = (a, b) if f.name.endswith("_s") else (b, a)  # times: fast is lower
+            assert lo <= m <= hi, f.name
+    for f in fields(mid.work):
+        a, m, b = (getattr(p.work, f.name) for p in (fast, mid, slow))
+        if isinstance(m, float):
+            lo, hi = (a, b) if f.name.endswith("_s") else (b, a)
+            assert lo <= m <= hi, f.name
+    with pytest.raises(ValueError, match="end must be one of fast, slow"):
+        at_range_end(mid.figures, "middle")

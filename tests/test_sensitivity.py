@@ -22,9 +22,9 @@ def specs():
 
 
 def test_one_run_per_distinct_point(specs):
-    # bandwidth: 4 values x (master, poc-potential, registry); host: 2 more values x 2;
+    # bandwidth: 4 values x (master, poc-potential, registry); host: 4 more values x 2;
     # DONT_HAVE latency: poc v0.2.0 x 3 (master's baseline run serves every latency source)
-    assert len(specs) == 12 + 4 + 3
+    assert len(specs) == 12 + 8 + 3
     assert len({s.run_id for s in specs.values()}) == len(specs)
 
 
