@@ -103,10 +103,10 @@ def test_reproduce_runs_the_sensitivity_grid_after_the_headline(tmp_path, monkey
     for axis in ("bandwidth per node", "host preset", "DONT_HAVE timeout latency"):
         assert axis in text
     table = pd.read_csv(out / "sensitivity" / "sensitivity.csv")
-    assert len(table) == 10 and table["poc_over_master"].gt(0).all()
+    assert len(table) == 12 and table["poc_over_master"].gt(0).all()
     assert (out / "sensitivity" / "sensitivity.png").exists()
     assert (out / "sensitivity" / "sensitivity.svg").exists()
-    assert len(pd.read_parquet(out / "sensitivity" / "runs.parquet")) == 19
+    assert len(pd.read_parquet(out / "sensitivity" / "runs.parquet")) == 23
 
 
 def test_the_full_headline_table_says_how_far_each_mean_is_from_the_blog():
