@@ -49,6 +49,7 @@ from simpy.core import StopSimulation
 from experiments.build import Built, build_run
 from experiments.collect import records
 from experiments.scenario import Scenario
+from sim.topology import reachable
 
 __all__ = [
     "DRAIN_HORIZON_S",
@@ -210,15 +211,7 @@ def _reachable_leeches(built: Built, scenario: Scenario, start: Start) -> set[Ha
             seeds = frozenset(holders.get(cid, ()))
             got = closure_of.get(seeds)
             if got is None:
-                got = set(seeds)
-                frontier = list(seeds)
-                while frontier:
-                    u = frontier.pop()
-                    for v in net.neighbors(u):
-                        if v not in got and v in fetchers:
-                            got.add(v)
-                            frontier.append(v)
-                closure_of[seeds] = got
+                got = closure_of[seeds] = reachable(net.neighbors, seeds, fetchers)
             for m in fetchers - got:
                 reach[m] = False
     return {m for m, ok in reach.items() if ok}

@@ -10,14 +10,14 @@ Besides the meshes, a graph can come from a networkx generator called by name
 (:data:`GENERATORS`, :func:`generate`) or from a file (:func:`read_graph`: GraphML, GML or an
 edge list); :func:`place` puts named groups of peers on its nodes and
 :func:`connect_at_least` adds the edges a rule such as "every leech has k seeds as neighbours"
-asks for.
+asks for; :func:`reachable` says which nodes a set of sources reaches through allowed nodes.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,7 @@ __all__ = [
     "generate",
     "graph_format",
     "place",
+    "reachable",
     "read_graph",
     "region_meshes",
 ]
@@ -507,3 +508,22 @@ def connect_at_least(
             graph.add_edge(node, free[i])
             added.append((node, free[i]))
     return added
+
+
+def reachable(
+    neighbors: Callable[[Hashable], Iterable[Hashable]],
+    sources: Iterable[Hashable],
+    through: Container[Hashable],
+) -> set[Hashable]:
+    """``sources`` and every node reachable from them by hops into nodes in ``through`` (a
+    multi-source graph search; a source need not be in ``through``). ``neighbors`` is a
+    graph's or a :class:`Network`'s: ``graph.neighbors``, ``net.neighbors``."""
+    got = set(sources)
+    frontier = list(got)
+    while frontier:
+        u = frontier.pop()
+        for v in neighbors(u):
+            if v not in got and v in through:
+                got.add(v)
+                frontier.append(v)
+    return got

@@ -15,6 +15,7 @@ from sim.topology import (
     generate,
     graph_format,
     place,
+    reachable,
     read_graph,
 )
 
@@ -192,3 +193,12 @@ def test_connect_at_least_k_targets():
     g3 = nx.Graph()
     g3.add_nodes_from(["a", "s0"])
     assert connect_at_least(g3, ["a"], ["s0"], 5, seed=1) == [("a", "s0")]  # all there are
+
+
+def test_reachable_goes_only_through_allowed_nodes():
+    """s - a - b - c and s - x - d: from s through {a, b, d}, c is never entered (not allowed)
+    and d is cut off behind x; a source need not be allowed itself."""
+    g = nx.Graph([("s", "a"), ("a", "b"), ("b", "c"), ("s", "x"), ("x", "d")])
+    assert reachable(g.neighbors, ["s"], {"a", "b", "d"}) == {"s", "a", "b"}
+    assert reachable(g.neighbors, ["s", "d"], {"a"}) == {"s", "a", "d"}
+    assert reachable(g.neighbors, [], {"a"}) == set()

@@ -41,7 +41,15 @@ from experiments.scenario.specs import (
 from experiments.scenario.table import Table
 from sim.latency import LatencyModel, RegionMatrixLatency
 from sim.rng import RunRandom
-from sim.topology import GENERATORS, PLACEMENTS, generate, graph_format, place, read_graph
+from sim.topology import (
+    GENERATORS,
+    PLACEMENTS,
+    generate,
+    graph_format,
+    place,
+    reachable,
+    read_graph,
+)
 from sim.units import parse_bandwidth, parse_duration
 
 __all__ = [
@@ -313,14 +321,7 @@ def _check_reachable(
         relay = set(seeds) | {
             m for h in groups if h.fetch is not None and h.fetch.object == obj for m in h.members()
         }
-        reached = set(seeds)
-        frontier = list(seeds)
-        while frontier:
-            u = frontier.pop()
-            for v in built.neighbors(u):
-                if v not in reached and v in relay:
-                    reached.add(v)
-                    frontier.append(v)
+        reached = reachable(built.neighbors, seeds, relay)
         for m in g.members():
             if m not in reached:
                 raise ScenarioError(
