@@ -664,8 +664,6 @@ def _spec(name: str, figures: Sequence[Figure], **fixed: object) -> HostSpec:
             host[name_] = int(f.si) if name_ == "cores" else f.si
         elif owner == "disk":
             disk[name_] = f.si
-    if host.get("capacity_cores") == host.get("cores", fixed.get("cores")):
-        host["capacity_cores"] = None  # every core a full core (as a scenario's host loads)
     return HostSpec(name=name, **fixed, **host, disk=DiskSpec(**disk))  # type: ignore[arg-type]
 
 

@@ -108,7 +108,8 @@ class HostSpec:
     """CPU cores, or hardware threads (vCPUs the process can use at once)."""
     capacity_cores: float | None = None
     """What the ``cores`` deliver when all are busy, in single-thread cores (two
-    hyper-threads of one core: about 1.3); ``None``: ``cores``."""
+    hyper-threads of one core: about 1.3); ``None``: ``cores`` (a value equal to ``cores`` is
+    stored as ``None``)."""
     send_message_s: float = 0.0
     """CPU per message sent (syscalls, framing, the hand-off to the writer)."""
     send_Bps: float = _INF
@@ -135,6 +136,8 @@ class HostSpec:
             raise ValueError(
                 f"host.capacity_cores must be a number in (0, cores = {self.cores}], got {cap!r}"
             )
+        if cap == self.cores:  # every core a full core: one spelling of the same machine
+            object.__setattr__(self, "capacity_cores", None)
         if self.cipher not in CIPHERS:
             raise ValueError(
                 f"host.cipher: unknown cipher {self.cipher!r}; allowed: {', '.join(CIPHERS)}"

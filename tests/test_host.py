@@ -53,6 +53,13 @@ def test_hyperthreads_run_slower_only_while_the_sibling_is_busy():
     assert host.cpu(0.030, 0.013) == pytest.approx(0.043)
 
 
+def test_a_capacity_equal_to_the_cores_is_the_same_machine_as_none():
+    # one spelling of "every core a full core", so specs that mean the same compare equal
+    assert HostSpec(cores=2, capacity_cores=2.0) == HostSpec(cores=2)
+    assert HostSpec(cores=2, capacity_cores=2.0).capacity_cores is None
+    assert HostSpec(cores=2, capacity_cores=1.3).capacity_cores == 1.3
+
+
 def test_send_and_receive_costs_per_message_and_per_byte():
     # 20 µs per message sent + 1 GB/s of copying; 30 µs per message received + 2 GB/s
     spec = HostSpec(

@@ -127,8 +127,6 @@ def _host(data: Any, name: str, source: str) -> HostPreset:
         host_work = replace(base.work, **work_changes)
     except ValueError as exc:
         raise ScenarioError(f"{source}: hosts.{name}: {exc}") from None
-    if spec.capacity_cores is not None and spec.capacity_cores == spec.cores:
-        spec = replace(spec, capacity_cores=None)  # the same machine: every core a full core
     return HostPreset(name, spec, host_work, shared, summary)
 
 
