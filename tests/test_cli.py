@@ -163,3 +163,6 @@ def test_negligible_host_scales_every_cost_and_keeps_the_cores():
     assert tiny.work.datastore == base.work.datastore
     scenario = bench_runs._preset("poc-potential", 2, ["1 MiB"], host=bench_runs.NEGLIGIBLE)
     assert scenario.groups[1].count == 2
+    for g in scenario.groups:
+        assert g.host.name == bench_runs.NEGLIGIBLE
+        assert g.host.spec.cipher_Bps == pytest.approx(base.spec.cipher_Bps * 1e6)
