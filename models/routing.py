@@ -175,10 +175,8 @@ class ProviderQueryManager:
         listeners = self._listeners.pop(cid, [])
         connect = self._routing.connect
         if connect is None:
-            reachable = [p for p in providers if self._connected(p)][: self.max_providers]
-            for provider in reachable:
-                for listener in listeners:
-                    listener(provider)
+            for provider in [p for p in providers if self._connected(p)][: self.max_providers]:
+                _report(provider, listeners)
         else:
             for provider in providers[: self.max_providers]:
                 connect(self._me, provider, partial(_report, provider, listeners))

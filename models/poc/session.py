@@ -132,15 +132,14 @@ class PocSession:
             haves = sim.filter_interested(self.id, haves)
         if dont_haves:
             dont_haves = sim.filter_interested(self.id, dont_haves)
+        connected = True
         if self._track_connectivity and (blocks or haves):
             # sessionwantsender.go@f298c9b Update: RegisterSession for the sender, which
             # answers whether the peer is connected (a peer that is not joins unavailable)
             connected = self._client.pm.register_session(sender, self.id, self.sws)
-            self.sws.update(sender, blocks, haves, dont_haves)
-            if not connected:
-                self.sws.signal_availability(sender, False)
-        else:
-            self.sws.update(sender, blocks, haves, dont_haves)
+        self.sws.update(sender, blocks, haves, dont_haves)
+        if not connected:
+            self.sws.signal_availability(sender, False)
         if blocks:
             self._handle_receive(blocks)
 
