@@ -337,12 +337,6 @@ def _n_text(counts: pd.Series) -> str:
     return f"n = {lo} runs each" if lo == hi else f"n = {lo}–{hi} runs"
 
 
-def _save_legend(ax: Axes, **kwargs: Any) -> None:
-    handles, labels = ax.get_legend_handles_labels()
-    if handles:
-        ax.legend(handles, labels, **kwargs)
-
-
 # --------------------------------------------------------------------------------- time to fetch
 def ecdf_time_to_fetch(peers: pd.DataFrame, hue: str = "strategy") -> Figure:
     """ECDF of leeches' time to fetch (s), one step line per ``hue`` level, pooled over runs.
